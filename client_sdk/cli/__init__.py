@@ -1,0 +1,1 @@
+"""The ``oplot`` command line."""

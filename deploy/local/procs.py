@@ -1,0 +1,96 @@
+"""Processes the stack started, tracked by PID files so ``down`` stops exactly those.
+
+A PID file holds the PID and the process start time (from /proc), so a recycled PID is never
+mistaken for ours.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+class Registry:
+    """PID files under ``run_dir``: one per service name."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+    def _file(self, name: str) -> Path:
+        return self.run_dir / f"{name}.pid"
+
+    def record(self, name: str, pid: int) -> None:
+        self._file(name).write_text(f"{pid} {_start_time(pid)}\n")
+
+    def pid(self, name: str) -> int | None:
+        """The recorded PID if that very process is still alive, else None."""
+        try:
+            pid_text, started = self._file(name).read_text().split()
+        except (OSError, ValueError):
+            return None
+        pid = int(pid_text)
+        return pid if _start_time(pid) == started else None
+
+    def names(self) -> list[str]:
+        return sorted(p.stem for p in self.run_dir.glob("*.pid"))
+
+    def forget(self, name: str) -> None:
+        self._file(name).unlink(missing_ok=True)
+
+    def spawn(self, name: str, argv: list[str], log: Path, env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> int:
+        """Start a detached process in its own session (so its children die with it)."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+                                    start_new_session=True)
+        self.record(name, proc.pid)
+        return proc.pid
+
+    def stop(self, name: str, timeout: float = 15.0, group: bool = True) -> bool:
+        """SIGTERM (the process group when ``group``), then SIGKILL; True if it was running."""
+        pid = self.pid(name)
+        if pid is None:
+            self.forget(name)
+            return False
+        kill = os.killpg if group and os.getpgid(pid) == pid else os.kill
+        _signal(kill, pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _start_time(pid) is not None and not _zombie(pid):
+            time.sleep(0.1)
+        if _start_time(pid) is not None and not _zombie(pid):
+            _signal(kill, pid, signal.SIGKILL)
+        self.forget(name)
+        return True
+
+
+def _signal(kill, pid: int, sig: int) -> None:
+    try:
+        kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _zombie(pid: int) -> bool:
+    """True when ``pid`` is gone or a zombie (reaped here when it is our own child)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

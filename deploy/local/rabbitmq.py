@@ -1,0 +1,41 @@
+"""RabbitMQ for the stack: the configured broker, or a private node under the state dir when
+the URL is the default and nothing answers there."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from kombu import Connection
+
+from deploy.local.errors import StackError
+from deploy.local.procs import Registry
+from xmpp_server_plugins.config import Config
+
+SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+
+def reachable(url: str) -> str | None:
+    """None when an AMQP (or Redis) connection opens, else the reason."""
+    try:
+        with Connection(url, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+        return None
+    except Exception as exc:  # kombu surfaces many transport-specific errors
+        return str(exc) or type(exc).__name__
+
+
+def start_private(cfg: Config, registry: Registry) -> None:
+    base = cfg.state_dir / "rabbitmq"
+    base.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, HOME=str(base), RABBITMQ_NODENAME="oplot-rabbit@localhost",
+               RABBITMQ_NODE_IP_ADDRESS="127.0.0.1", RABBITMQ_NODE_PORT="5672",
+               RABBITMQ_MNESIA_BASE=str(base / "mnesia"), RABBITMQ_LOG_BASE=str(base / "log"),
+               RABBITMQ_DIST_PORT="25673", ERL_EPMD_PORT=str(cfg.ports.epmd),
+               ERL_EPMD_ADDRESS="127.0.0.1")
+    registry.spawn("rabbitmq", [SERVER], cfg.state_dir / "logs" / "rabbitmq.log", env=env)
+    for _ in range(150):
+        if reachable(cfg.rabbitmq_url) is None:
+            return
+        time.sleep(0.2)
+    raise StackError(f"private RabbitMQ did not start; see {cfg.state_dir}/logs/rabbitmq.log")

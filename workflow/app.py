@@ -1,0 +1,28 @@
+"""The Celery app. Broker from the Oplot config (RabbitMQ by default); results over the
+broker's RPC backend (durable state belongs in PostgreSQL, not in results)."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from xmpp_server_plugins import config as config_mod
+
+
+def make_app(cfg: config_mod.Config | None = None) -> Celery:
+    cfg = cfg or config_mod.load(config_mod.locate())
+    app = Celery("oplot", broker=cfg.rabbitmq_url, backend="rpc://",
+                 include=["workflow.tasks.health"])
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        oplot_config_path=str(cfg.path),
+    )
+    return app
+
+
+app = make_app()

@@ -1,0 +1,9 @@
+"""XEP-0114 components. Each module defines one component; ``REGISTRY`` maps the name used in
+configuration to the class, so adding a component is one line here."""
+
+from xmpp_server_plugins.components.base import Component
+from xmpp_server_plugins.components.directory import DirectoryComponent
+
+REGISTRY: dict[str, type[Component]] = {"directory": DirectoryComponent}
+
+__all__ = ["REGISTRY", "Component", "DirectoryComponent"]

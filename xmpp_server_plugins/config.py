@@ -1,0 +1,228 @@
+"""The one Oplot configuration file (TOML) that every service reads.
+
+Values come from the file; any key can be overridden by an environment variable named
+``OPLOT_<SECTION>_<KEY>`` (for example ``OPLOT_POSTGRES_URL``). Validation happens here, at
+the boundary, so a bad value is reported once with the file, the key and the problem, before
+anything starts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import tomli_w
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+CONFIG_NAME = "oplot.toml"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid; the message names file, key and problem."""
+
+    def __init__(self, path: Path | str, key: str, problem: str) -> None:
+        super().__init__(f"{path}: {key}: {problem}")
+        self.path, self.key, self.problem = str(path), key, problem
+
+
+@dataclass(frozen=True)
+class Ports:
+    c2s: int = 5222
+    http: int = 5280
+    component: int = 5347
+    stun: int = 3478
+    epmd: int = 4380
+    turn_min: int = 49160
+    turn_max: int = 49200
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings. ``path`` is the file they came from; ``state_dir`` holds the rest."""
+
+    path: Path
+    domain: str
+    node: str
+    ports: Ports
+    postgres_url: str
+    database: str
+    db_user: str
+    db_password: str
+    rabbitmq_url: str
+    component_secret: str
+    admin_user: str
+    admin_password: str
+    cookie: str
+    stun_secret: str
+    demo_users: dict[str, str] = field(default_factory=dict)
+    demo_room: str = "team"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def conference_domain(self) -> str:
+        return f"conference.{self.domain}"
+
+    @property
+    def component_domains(self) -> list[str]:
+        """Domains served by our XEP-0114 components (one per component)."""
+        return [f"directory.{self.domain}"]
+
+    @property
+    def served_domains(self) -> list[str]:
+        return [self.domain, self.conference_domain, *self.component_domains]
+
+    @property
+    def admin_jid(self) -> str:
+        return f"{self.admin_user}@{self.domain}"
+
+    @property
+    def app_dsn(self) -> str:
+        """DSN of the project database as the project role (what services use)."""
+        parts = urlsplit(self.postgres_url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+        return f"postgresql://{self.db_user}:{self.db_password}@{host}:{port}/{self.database}"
+
+    @property
+    def postgres_is_default(self) -> bool:
+        return self.postgres_url == DEFAULT_POSTGRES_URL
+
+    @property
+    def rabbitmq_is_default(self) -> bool:
+        return self.rabbitmq_url == DEFAULT_RABBITMQ_URL
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def default_document(domain: str = "oplot.localhost", ports: Ports | None = None,
+                     node: str = "oplot@localhost", database: str = "oplot") -> dict[str, Any]:
+    """A fresh configuration with newly generated secrets (written once, on first run)."""
+    ports = ports or Ports()
+    return {
+        "server": {"domain": domain, "node": node},
+        "ports": {k: getattr(ports, k) for k in Ports.__dataclass_fields__},
+        "postgres": {"url": DEFAULT_POSTGRES_URL, "database": database, "user": database,
+                     "password": _token()},
+        "rabbitmq": {"url": DEFAULT_RABBITMQ_URL},
+        "secrets": {"component": _token(), "cookie": _token().replace("-", "x"),
+                    "stun": _token()},
+        "admin": {"user": "admin", "password": _token()},
+        "demo": {"room": "team",
+                 "users": {name: _token()[:16] for name in ("alice", "bob", "carol")}},
+    }
+
+
+def write_new(path: Path, document: dict[str, Any]) -> None:
+    """Write a new config file readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        tomli_w.dump(document, fh)
+
+
+def load(path: Path | str, environ: dict[str, str] | None = None) -> Config:
+    """Read, override from the environment, and validate."""
+    path = Path(path)
+    environ = os.environ if environ is None else environ
+    try:
+        doc = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(path, "-", "file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "-", f"not valid TOML ({exc})") from exc
+    _apply_env(doc, environ)
+    return _Reader(path, doc).config()
+
+
+def _apply_env(doc: dict[str, Any], environ: dict[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith("OPLOT_") or name.count("_") < 2:
+            continue
+        section, key = name[len("OPLOT_"):].lower().split("_", 1)
+        table = doc.get(section)
+        if isinstance(table, dict) and key in table:
+            table[key] = int(value) if isinstance(table[key], int) else value
+
+
+class _Reader:
+    """Typed access to the parsed document with errors naming the key."""
+
+    def __init__(self, path: Path, doc: dict[str, Any]) -> None:
+        self.path, self.doc = path, doc
+
+    def get(self, dotted: str, kind: type) -> Any:
+        node: Any = self.doc
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(self.path, dotted, "missing")
+            node = node[part]
+        if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
+            raise ConfigError(self.path, dotted,
+                              f"expected {kind.__name__}, got {type(node).__name__} {node!r}")
+        if kind is str and not node:
+            raise ConfigError(self.path, dotted, "must not be empty")
+        return node
+
+    def port(self, key: str) -> int:
+        value = self.get(f"ports.{key}", int)
+        if not 1 <= value <= 65535:
+            raise ConfigError(self.path, f"ports.{key}", f"{value} is not a TCP/UDP port")
+        return value
+
+    def url(self, key: str, schemes: tuple[str, ...]) -> str:
+        value = self.get(key, str)
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ConfigError(self.path, key,
+                              f"{value!r} is not a {'/'.join(schemes)} URL with a host")
+        return value
+
+    def domain(self) -> str:
+        value = self.get("server.domain", str).lower()
+        labels = value.split(".")
+        if not all(lbl and lbl.replace("-", "").isalnum() for lbl in labels):
+            raise ConfigError(self.path, "server.domain", f"{value!r} is not a DNS name")
+        return value
+
+    def config(self) -> Config:
+        ports = Ports(**{k: self.port(k) for k in Ports.__dataclass_fields__})
+        if ports.turn_min > ports.turn_max:
+            raise ConfigError(self.path, "ports.turn_min", "greater than ports.turn_max")
+        users = self.get("demo.users", dict)
+        for name, password in users.items():
+            if not isinstance(password, str) or not password:
+                raise ConfigError(self.path, f"demo.users.{name}", "password must be a string")
+        return Config(
+            path=self.path,
+            domain=self.domain(),
+            node=self.get("server.node", str),
+            ports=ports,
+            postgres_url=self.url("postgres.url", ("postgresql", "postgres")),
+            database=self.get("postgres.database", str),
+            db_user=self.get("postgres.user", str),
+            db_password=self.get("postgres.password", str),
+            rabbitmq_url=self.url("rabbitmq.url", ("amqp", "amqps", "redis")),
+            component_secret=self.get("secrets.component", str),
+            admin_user=self.get("admin.user", str),
+            admin_password=self.get("admin.password", str),
+            cookie=self.get("secrets.cookie", str),
+            stun_secret=self.get("secrets.stun", str),
+            demo_users=dict(users),
+            demo_room=self.get("demo.room", str),
+        )
+
+
+def locate(state_dir: Path | str | None = None) -> Path:
+    """Where the config lives: ``$OPLOT_STATE_DIR`` or ``./.state``, file ``oplot.toml``."""
+    base = Path(state_dir or os.environ.get("OPLOT_STATE_DIR") or ".state")
+    return base.resolve() / CONFIG_NAME
