@@ -1,0 +1,50 @@
+"""What the modes of operation need from a block cipher, and the bulk-kernel plumbing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+#: blocks per numpy chunk: big enough to amortise call overhead, small enough for L2
+CHUNK_BLOCKS = 8192
+
+
+class BlockCipher(Protocol):
+    """A keyed block cipher with a Python-int path and a numpy bulk path.
+
+    Blocks map to ints big-endian (``int.from_bytes(block, "big")``), which is how
+    GOST R 34.12/34.13 print them.
+    """
+
+    block_size: int
+
+    def encrypt_block(self, block: bytes) -> bytes: ...
+    def decrypt_block(self, block: bytes) -> bytes: ...
+    def encrypt_int(self, x: int) -> int: ...
+    def decrypt_int(self, x: int) -> int: ...
+    def encrypt_blocks(self, data: bytes | np.ndarray) -> np.ndarray: ...
+    def decrypt_blocks(self, data: bytes | np.ndarray) -> np.ndarray: ...
+
+
+def as_blocks(data: bytes | np.ndarray, block_size: int) -> np.ndarray:
+    """View ``data`` as a flat uint8 array, checking it is whole blocks."""
+    arr = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
+    if arr.dtype != np.uint8 or arr.ndim != 1:
+        arr = arr.reshape(-1).view(np.uint8)
+    if arr.size % block_size:
+        raise ValueError(f"bulk input must be a multiple of {block_size} bytes, got {arr.size}")
+    return arr
+
+
+def chunked(
+    data: bytes | np.ndarray, block_size: int, kernel: Callable[[np.ndarray, np.ndarray], None]
+) -> np.ndarray:
+    """Run ``kernel(src_chunk, dst_chunk)`` over CHUNK_BLOCKS-sized slices into a new array."""
+    src = as_blocks(data, block_size)
+    out = np.empty_like(src)
+    step = CHUNK_BLOCKS * block_size
+    for off in range(0, src.size, step):
+        kernel(src[off:off + step], out[off:off + step])
+    return out
