@@ -342,4 +342,8 @@ def pem_encode(der: bytes, label: str) -> bytes:
 
 def der_or_pem(data: bytes, label: str) -> bytes:
     """Accept DER or PEM input (sniffing for the BEGIN line)."""
-    return pem_decode(data, label)[1] if b"-----BEGIN" in data else data
+    if b"-----BEGIN" in data:
+        return pem_decode(data, label)[1]
+    if not data.startswith(b"\x30"):
+        raise DecodeError(f"expected a {label} in PEM or DER form")
+    return data
