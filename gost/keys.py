@@ -1,8 +1,9 @@
 """PKCS#8 private keys and SubjectPublicKeyInfo for GOST R 34.10-2012 (RFC 9215 §4).
 
 AlgorithmIdentifier = key OID (…1.1.1 for 256-bit, …1.1.2 for 512-bit) with parameters
-SEQUENCE { curve OID [, digest OID] }; the digest OID is written only for the GOST 2001-era
-CryptoPro sets, where RFC 9215 requires it (and OpenSSL's engine writes it). The private
+SEQUENCE { curve OID [, digest OID] }; the digest OID is written where OpenSSL's engine
+writes it: for the 2001-era CryptoPro sets (RFC 9215 requires it there) and for 512-bit
+sets A and B (RFC 9215: SHOULD omit, so both forms are valid). The private
 key is written as OpenSSL's engine writes it (d little-endian, directly as the PKCS#8
 OCTET STRING); on input the nested OCTET STRING and INTEGER forms are accepted too.
 """
@@ -19,12 +20,13 @@ KEY_OID = {256: "1.2.643.7.1.1.1.1", 512: "1.2.643.7.1.1.1.2"}
 DIGEST_OID = {256: "1.2.643.7.1.1.2.2", 512: "1.2.643.7.1.1.2.3"}
 SIGNATURE_OID = {256: "1.2.643.7.1.1.3.2", 512: "1.2.643.7.1.1.3.3"}
 _BITS_BY_KEY_OID = {v: k for k, v in KEY_OID.items()}
+_WITH_512_DIGEST = {"1.2.643.7.1.2.1.2.1", "1.2.643.7.1.2.1.2.2"}
 
 
 def algorithm_identifier(curve: Curve) -> bytes:
     params = [asn1.oid(curve.oid)]
-    if curve.oid.startswith("1.2.643.2.2."):
-        params.append(asn1.oid(DIGEST_OID[256]))
+    if curve.oid.startswith("1.2.643.2.2.") or curve.oid in _WITH_512_DIGEST:
+        params.append(asn1.oid(DIGEST_OID[curve.bits]))
     return asn1.sequence(asn1.oid(KEY_OID[curve.bits]), asn1.sequence(*params))
 
 

@@ -1,0 +1,62 @@
+"""Curve parameters and point arithmetic (RFC 7836 App. A, RFC 7091 §7, RFC 9215 App. C/E)."""
+
+import pytest
+
+from gost.curves import CURVES, TC26_256_A, TC26_512_C, get_curve
+
+
+@pytest.mark.parametrize("curve", CURVES, ids=lambda c: c.name)
+def test_generator_has_order_q(curve):
+    assert curve.contains(curve.generator)
+    assert curve.params.m % curve.q == 0
+    assert curve.mul(curve.q, curve.generator) is None
+    assert curve.mul(curve.q - 1, curve.generator) == (curve.params.x, curve.p - curve.params.y)
+
+
+@pytest.mark.parametrize("curve", CURVES, ids=lambda c: c.name)
+def test_comb_wnaf_and_addition_agree(curve):
+    k1, k2 = 0x1234567 * 0xFEDCBA987654321 % curve.q, curve.q // 3
+    left = curve.add(curve.mul_base(k1), curve.mul_base(k2))
+    assert left == curve.mul_base((k1 + k2) % curve.q) == curve.mul(k1 + k2, curve.generator)
+
+
+@pytest.mark.parametrize("curve", [TC26_256_A, TC26_512_C], ids=lambda c: c.name)
+def test_edwards_sets_map_back_to_weierstrass(curve):
+    params = curve.params
+    p = params.p
+    s = (params.e - params.d) * pow(4, -1, p) % p
+    t = (params.e + params.d) * pow(6, -1, p) % p
+    assert params.a == (s * s - 3 * t * t) % p
+    assert params.b == (2 * t**3 - t * s * s) % p
+    assert pow(params.d, (p - 1) // 2, p) == p - 1  # non-square d: complete formulas
+    assert curve.cofactor == 4
+
+
+def test_rfc7836_edwards_generator_coordinates():
+    u, v, _ = TC26_256_A.group.lift(TC26_256_A.generator)
+    assert u == 0x0D
+    assert v == 0x60CA1E32AA475B348488C38FAB07649CE7EF8DBE87F22E81F92B2592DBA300E7
+
+
+def test_names_and_oids():
+    assert get_curve("TCA") is TC26_256_A
+    assert get_curve("C", 512) is TC26_512_C
+    assert get_curve("1.2.643.2.2.35.1").params is get_curve("TCB").params
+    assert get_curve("XB").params is get_curve("TCD").params
+    with pytest.raises(ValueError, match="unknown"):
+        get_curve("Z")
+
+
+def test_validation_names_the_problem():
+    curve = TC26_256_A
+    with pytest.raises(ValueError, match="infinity"):
+        curve.validate(None)
+    with pytest.raises(ValueError, match="not on the curve"):
+        curve.validate((1, 1))
+    order2 = (curve.group.t, 0)
+    assert curve.contains(order2)
+    with pytest.raises(ValueError, match="small order"):
+        curve.validate(order2)
+    mixed = curve.add(curve.generator, order2)
+    with pytest.raises(ValueError, match="prime-order subgroup"):
+        curve.validate(mixed)
