@@ -20,6 +20,9 @@ def make_app(cfg: config_mod.Config | None = None) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         result_serializer="json",
+        # one broker may serve several stacks (a dev stack beside the test stack): each
+        # stack's tasks travel on its own queue
+        task_default_queue=f"oplot.{cfg.database}",
         oplot_config_path=str(cfg.path),
     )
     return app

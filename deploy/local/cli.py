@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if all(h.healthy for h in items if h.name not in ("postgres", "rabbitmq")
                             or h.running) and any(h.running for h in items) else 1
     except (StackError, ConfigError) as exc:
-        console.print(f"[red]oplot-stack: {exc}[/]", highlight=False)
+        print(f"oplot-stack: {exc}", file=sys.stderr)
         return 1
     return 0
 

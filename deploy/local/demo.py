@@ -30,6 +30,8 @@ def ensure_org(cfg: Config) -> list[str]:
         if user not in existing:
             api.call("register", user=user, host=cfg.domain, password=password)
             created.append(f"user {user}@{cfg.domain}")
+        else:  # the config is the source of truth for demo passwords
+            api.call("change_password", user=user, host=cfg.domain, newpass=password)
     rooms = api.call("muc_online_rooms", service=cfg.conference_domain)
     room_jid = f"{cfg.demo_room}@{cfg.conference_domain}"
     if room_jid not in rooms:

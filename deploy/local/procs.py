@@ -6,6 +6,7 @@ mistaken for ours.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -78,18 +79,14 @@ class Registry:
 
 
 def _signal(kill, pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _zombie(pid: int) -> bool:
     """True when ``pid`` is gone or a zombie (reaped here when it is our own child)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:

@@ -146,6 +146,8 @@ class Stack:
             wanted.append(("epmd", cfg.ports.epmd, socket.SOCK_STREAM))
         for service, port, kind in wanted:
             with socket.socket(socket.AF_INET, kind) as sock:
+                # like the servers themselves: TIME_WAIT leftovers are no conflict
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     sock.bind(("127.0.0.1", port))
                 except OSError as exc:
@@ -167,8 +169,8 @@ class Stack:
             for name in pending:
                 if self.registry.pid(name) is None:
                     log = self.state_dir / "logs" / f"{name}.log"
-                    raise StackError(f"{name} exited during start-up; last log lines:\n"
-                                     + _tail(log))
+                    last = _tail(log, 1).strip() or "(empty log)"
+                    raise StackError(f"{name} exited during start-up ({last}); see {log}")
             time.sleep(0.5)
         if pending:
             raise StackError(f"not healthy after {timeout:.0f}s: {', '.join(pending)}")

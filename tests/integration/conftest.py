@@ -1,0 +1,51 @@
+"""The real stack for integration tests: ejabberd, PostgreSQL, RabbitMQ, components and a
+Celery worker, started once per test session by the same launcher as ``make up``."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from rich.console import Console
+
+from client_sdk.accounts import Account
+from client_sdk.client import Client
+from deploy.local.stack import Stack
+from tests.integration.stacks import ROOT, prepare
+from xmpp_server_plugins.config import Config
+
+STATE = ROOT / ".state-test" / "main"
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Config]:
+    if STATE.exists():
+        Stack(STATE).down()
+        shutil.rmtree(STATE)
+    prepare(STATE, 10000, "oplot-test")
+    running = Stack(STATE, Console(stderr=True, quiet=True))
+    cfg = running.up()
+    try:
+        yield cfg
+    finally:
+        running.down()
+
+
+def account(cfg: Config, user: str) -> Account:
+    return Account(jid=f"{user}@{cfg.domain}", password=cfg.demo_users[user], host="127.0.0.1",
+                   port=cfg.ports.c2s, ca_file=str(cfg.state_dir / "tls" / "ca.pem"))
+
+
+@pytest.fixture
+async def clients(stack: Config) -> AsyncIterator[dict[str, Client]]:
+    """alice, bob and carol logged in (STARTTLS verified against the stack's CA)."""
+    opened = {}
+    try:
+        for user in stack.demo_users:
+            opened[user] = Client(account(stack, user), resource="pytest")
+            await opened[user].connect()
+        yield opened
+    finally:
+        for client in opened.values():
+            await client.disconnect()
