@@ -27,6 +27,11 @@ class BlockCipher(Protocol):
     def encrypt_blocks(self, data: bytes | np.ndarray) -> np.ndarray: ...
     def decrypt_blocks(self, data: bytes | np.ndarray) -> np.ndarray: ...
 
+    @staticmethod
+    def encrypt_blocks_multi(
+        data: bytes | np.ndarray, ciphers: list, which: np.ndarray
+    ) -> np.ndarray: ...
+
 
 def as_blocks(data: bytes | np.ndarray, block_size: int) -> np.ndarray:
     """View ``data`` as a flat uint8 array, checking it is whole blocks."""
@@ -47,4 +52,22 @@ def chunked(
     step = CHUNK_BLOCKS * block_size
     for off in range(0, src.size, step):
         kernel(src[off:off + step], out[off:off + step])
+    return out
+
+
+def chunked_multi(
+    data: bytes | np.ndarray,
+    block_size: int,
+    which: np.ndarray,
+    kernel: Callable[[np.ndarray, np.ndarray, np.ndarray], None],
+) -> np.ndarray:
+    """Like :func:`chunked`, also passing each chunk's slice of ``which`` (one entry per block)."""
+    src = as_blocks(data, block_size)
+    if which.shape != (src.size // block_size,):
+        raise ValueError("need one key index per block")
+    out = np.empty_like(src)
+    for lo in range(0, which.size, CHUNK_BLOCKS):
+        hi = min(lo + CHUNK_BLOCKS, which.size)
+        kernel(src[lo * block_size:hi * block_size], out[lo * block_size:hi * block_size],
+               which[lo:hi])
     return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gost._blockcipher import as_blocks, chunked
+from gost._blockcipher import as_blocks, chunked, chunked_multi
 
 __all__ = ["Kuznyechik"]
 
@@ -177,6 +177,7 @@ class Kuznyechik:
         self._round_keys, self._last_key = tuple(self._keys[:9]), self._keys[9]
         self._dec_keys = [_l_inv(k) for k in self._keys[1:9]]
         self._np_enc = self._np_keys(self._keys[:9])
+        self._np_last = self._np_keys([self._keys[9]])[0]
         self._np_dec = self._np_keys(self._dec_keys[::-1])
 
     @staticmethod
@@ -225,10 +226,11 @@ class Kuznyechik:
 
     # -- numpy path ------------------------------------------------------------------------
 
-    def _enc_kernel(self, src: np.ndarray, dst: np.ndarray) -> None:
+    @staticmethod
+    def _enc_kernel(src: np.ndarray, dst: np.ndarray, keys, last: np.ndarray) -> None:
         s = src.view(np.uint64).reshape(-1, 2).copy()
-        out = _bulk_rounds(s, np.empty_like(s), self._np_enc, _ENC_C)
-        out ^= self._np_keys([self._keys[9]])[0]
+        out = _bulk_rounds(s, np.empty_like(s), keys, _ENC_C)
+        out ^= last
         dst.view(np.uint64).reshape(-1, 2)[:] = out
 
     def _dec_kernel(self, src: np.ndarray, dst: np.ndarray) -> None:
@@ -244,7 +246,21 @@ class Kuznyechik:
 
     def encrypt_blocks(self, data: bytes | np.ndarray) -> np.ndarray:
         """ECB-encrypt whole blocks with the numpy kernel; returns a flat uint8 array."""
-        return chunked(data, 16, self._enc_kernel)
+        return chunked(data, 16, lambda s, d: self._enc_kernel(s, d, self._np_enc, self._np_last))
+
+    @staticmethod
+    def encrypt_blocks_multi(
+        data: bytes | np.ndarray, ciphers: list[Kuznyechik], which: np.ndarray
+    ) -> np.ndarray:
+        """Encrypt block i under ``ciphers[which[i]]`` in one pass (CTR-ACPKM sections)."""
+        round_keys = np.stack([c._np_enc for c in ciphers])
+        last = np.stack([c._np_last for c in ciphers])
+
+        def kernel(src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> None:
+            keys = [round_keys[w, r] for r in range(9)]
+            Kuznyechik._enc_kernel(src, dst, keys, last[w])
+
+        return chunked_multi(data, 16, which, kernel)
 
     def decrypt_blocks(self, data: bytes | np.ndarray) -> np.ndarray:
         """ECB-decrypt whole blocks with the numpy kernel; returns a flat uint8 array."""

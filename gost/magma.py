@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gost._blockcipher import chunked
+from gost._blockcipher import chunked, chunked_multi
 
 __all__ = ["Magma"]
 
@@ -67,6 +67,8 @@ class Magma:
         k = tuple(int.from_bytes(key[i:i + 4], "big") for i in range(0, 32, 4))
         self._enc_keys = k * 3 + k[::-1]
         self._dec_keys = self._enc_keys[::-1]
+        self._np_enc = np.array(self._enc_keys, dtype=np.uint32)
+        self._np_dec = self._np_enc[::-1].copy()
 
     def encrypt_int(self, x: int) -> int:
         """E(x) on a block held as a big-endian int."""
@@ -87,7 +89,8 @@ class Magma:
         return self.decrypt_int(int.from_bytes(block, "big")).to_bytes(8, "big")
 
     @staticmethod
-    def _kernel(keys: tuple[int, ...], src: np.ndarray, dst: np.ndarray) -> None:
+    def _kernel(keys, src: np.ndarray, dst: np.ndarray) -> None:
+        """32 rounds; each key is a uint32 scalar or one uint32 per block."""
         halves = src.view(">u4").reshape(-1, 2)
         a1 = halves[:, 0].astype(np.uint32)
         a0 = halves[:, 1].astype(np.uint32)
@@ -97,7 +100,7 @@ class Magma:
         v = np.empty(n, np.uint32)
         w = np.empty(n, np.uint32)
         for k in keys:
-            np.add(a0, np.uint32(k), out=s)
+            np.add(a0, k, out=s)
             np.bitwise_and(s, 0xFFFF, out=idx)
             np.take(_NP_LO, idx, out=v, mode="clip")
             np.right_shift(s, 16, out=idx)
@@ -111,8 +114,20 @@ class Magma:
 
     def encrypt_blocks(self, data: bytes | np.ndarray) -> np.ndarray:
         """ECB-encrypt whole blocks with the numpy kernel; returns a flat uint8 array."""
-        return chunked(data, 8, lambda s, d: self._kernel(self._enc_keys, s, d))
+        return chunked(data, 8, lambda s, d: self._kernel(self._np_enc, s, d))
 
     def decrypt_blocks(self, data: bytes | np.ndarray) -> np.ndarray:
         """ECB-decrypt whole blocks with the numpy kernel; returns a flat uint8 array."""
-        return chunked(data, 8, lambda s, d: self._kernel(self._dec_keys, s, d))
+        return chunked(data, 8, lambda s, d: self._kernel(self._np_dec, s, d))
+
+    @staticmethod
+    def encrypt_blocks_multi(
+        data: bytes | np.ndarray, ciphers: list[Magma], which: np.ndarray
+    ) -> np.ndarray:
+        """Encrypt block i under ``ciphers[which[i]]`` in one pass (CTR-ACPKM sections)."""
+        round_keys = np.stack([c._np_enc for c in ciphers])
+
+        def kernel(src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> None:
+            Magma._kernel(np.ascontiguousarray(round_keys[w].T), src, dst)
+
+        return chunked_multi(data, 8, which, kernel)
