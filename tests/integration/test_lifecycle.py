@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from deploy.local.procs import Registry
-from tests.integration.stacks import ROOT, prepare
+from tests.stacks import ROOT, prepare
 
 pytestmark = pytest.mark.stack
 STACK_CLI = [sys.executable, "-m", "deploy.local.cli"]

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from client_sdk.client import Client, ConnectError
-from tests.integration.conftest import account
+from tests.conftest import account
 from workflow.app import make_app
 
 pytestmark = pytest.mark.stack

@@ -8,7 +8,7 @@ from pathlib import Path
 from xmpp_server_plugins import config as config_mod
 from xmpp_server_plugins.config import Ports
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def prepare(state_dir: Path, offset: int, name: str, **overrides) -> Path:

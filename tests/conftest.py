@@ -12,7 +12,7 @@ from rich.console import Console
 from client_sdk.accounts import Account
 from client_sdk.client import Client
 from deploy.local.stack import Stack
-from tests.integration.stacks import ROOT, prepare
+from tests.stacks import ROOT, prepare
 from xmpp_server_plugins.config import Config
 
 STATE = ROOT / ".state-test" / "main"
