@@ -1,0 +1,147 @@
+"""Sign / verify / VKO throughput: ours vs OpenSSL's GOST engine vs gostcrypto.
+
+``run()`` returns rows for :mod:`benchmarks.gost_bench`; ``python -m benchmarks.gost_bench_pk``
+prints them as a table. The engine has no in-process loop for GOST (``openssl speed`` does
+not cover it), so each engine figure is the median of N ``openssl pkeyutl`` processes minus
+the median of N ``openssl pkey -noout`` processes (engine and key loading only): a rough
+estimate of the per-operation cost, reported as None when it drowns in process noise.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gost.curves import TC26_256_A, TC26_512_A, TC26_512_C, Curve
+from gost.keys import private_key_to_pem, public_key_to_pem
+from gost.sign import PrivateKey
+from gost.vko import vko_2012_256
+from tests.gost.oracle import _env, engine_available
+
+UKM = bytes.fromhex("0102030405060708")
+_ENGINE_RUNS = 15
+
+
+def _rate(fn: Callable[[], object], seconds: float = 0.6) -> float:
+    """Operations per second of ``fn`` over about ``seconds``."""
+    fn()
+    count, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        fn()
+        count += 1
+    return count / elapsed
+
+
+def _median_seconds(args: list[str], cwd: str) -> float:
+    times = []
+    for _ in range(_ENGINE_RUNS):
+        start = time.perf_counter()
+        subprocess.run(["openssl", *args], cwd=cwd, env=_env(), capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _engine_rates(curve: Curve, key: PrivateKey, peer: PrivateKey) -> dict[str, float | None]:
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        (d / "k.pem").write_bytes(private_key_to_pem(key))
+        (d / "k.pub").write_bytes(public_key_to_pem(key.public_key()))
+        (d / "p.pub").write_bytes(public_key_to_pem(peer.public_key()))
+        digest = bytes(range(curve.size))
+        (d / "dg").write_bytes(digest)
+        (d / "sig").write_bytes(key.sign_digest(digest))
+        base = _median_seconds(["pkey", "-in", "k.pem", "-noout"], tmp)
+        commands = {
+            "sign": ["pkeyutl", "-sign", "-inkey", "k.pem", "-in", "dg"],
+            "verify": ["pkeyutl", "-verify", "-pubin", "-inkey", "k.pub", "-in", "dg",
+                       "-sigfile", "sig"],
+            "vko": ["pkeyutl", "-derive", "-inkey", "k.pem", "-peerkey", "p.pub",
+                    "-pkeyopt", f"ukmhex:{UKM.hex()}"],
+        }  # fmt: skip
+        rates: dict[str, float | None] = {}
+        for name, args in commands.items():
+            extra = _median_seconds(args, tmp) - base
+            rates[name] = 1 / extra if extra > 2e-5 else None
+        return rates
+
+
+def _gostcrypto_rates(curve: Curve, key: PrivateKey) -> dict[str, float | None]:
+    try:
+        from gostcrypto import gostsignature
+    except ImportError:
+        return {}
+    params = gostsignature.CURVES_R_1323565_1_024_2019.get(curve.name)
+    if params is None:
+        return {}
+    mode = gostsignature.MODE_256 if curve.bits == 256 else gostsignature.MODE_512
+    signer = gostsignature.new(mode, params)
+    private = bytearray(key.d.to_bytes(curve.size, "big"))
+    public = signer.public_key_generate(private)
+    digest = bytearray(range(curve.size))
+    signature = signer.sign(private, digest)
+    return {
+        "sign": _rate(lambda: signer.sign(private, digest), 1.0),
+        "verify": _rate(lambda: signer.verify(public, digest, signature), 1.0),
+    }
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def run() -> list[dict]:
+    """One row per (operation, curve) with ops/s and ours/engine, ours/gostcrypto ratios."""
+    rows = []
+    use_engine = engine_available()
+    for curve in (TC26_256_A, TC26_512_A, TC26_512_C):
+        key, peer = PrivateKey.generate(curve), PrivateKey.generate(curve)
+        public, peer_public = key.public_key(), peer.public_key()
+        digest = bytes(range(curve.size))
+        signature = key.sign_digest(digest)
+        ours = {
+            "sign": _rate(lambda k=key, d=digest: k.sign_digest(d)),
+            "verify": _rate(lambda p=public, s=signature, d=digest: p.verify_digest(s, d)),
+            "vko": _rate(lambda k=key, p=peer_public: vko_2012_256(k, p, UKM)),
+        }
+        engine = _engine_rates(curve, key, peer) if use_engine else {}
+        gostcrypto = _gostcrypto_rates(curve, key)
+        for op, rate in ours.items():
+            rows.append(
+                {
+                    "name": f"34.10-2012 {op} {curve.name.replace('id-tc26-gost-3410-', '')}",
+                    "ours_ops": rate,
+                    "engine_ops": engine.get(op),
+                    "gostcrypto_ops": gostcrypto.get(op),
+                    "ours_vs_engine": _ratio(rate, engine.get(op)),
+                    "ours_vs_gostcrypto": _ratio(rate, gostcrypto.get(op)),
+                }
+            )
+    return rows
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2f}" if value < 10 else f"{value:,.0f}"
+
+
+def main() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="GOST R 34.10-2012 (ops/s; engine = per-process estimate)")
+    columns = ["name", "ours_ops", "engine_ops", "gostcrypto_ops", "ours_vs_engine",
+               "ours_vs_gostcrypto"]  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="left" if column == "name" else "right")
+    for row in run():
+        table.add_row(row["name"], *(_fmt(row[c]) for c in columns[1:]))
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
