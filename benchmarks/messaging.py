@@ -109,7 +109,6 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=3000, help="messages per burst")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    console = Console(stderr=True)
     with private_stack("bench-messaging", 14000) as cfg:
         results = asyncio.run(measure(cfg, args.rtt, args.burst))
     if args.json:

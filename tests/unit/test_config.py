@@ -40,7 +40,8 @@ def test_environment_overrides(path):
                                          "OPLOT_PORTS_C2S": "6222"})
     assert cfg.postgres_url == "postgresql://db.example:6543/x" and not cfg.postgres_is_default
     assert cfg.ports.c2s == 6222
-    assert cfg.app_dsn.startswith(f"postgresql://{cfg.db_user}:") and "@db.example:6543/" in cfg.app_dsn
+    assert cfg.app_dsn.startswith(f"postgresql://{cfg.db_user}:")
+    assert "@db.example:6543/" in cfg.app_dsn
 
 
 @pytest.mark.parametrize("old,new,key,problem", [
