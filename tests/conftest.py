@@ -3,6 +3,7 @@ Celery worker, started once per test session by the same launcher as ``make up``
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 
@@ -15,7 +16,11 @@ from deploy.local.stack import Stack
 from tests.stacks import ROOT, prepare
 from xmpp_server_plugins.config import Config
 
-STATE = ROOT / ".state-test" / "main"
+#: Several engineers may run suites at once on one machine: each picks its own stack name
+#: and port offset (offsets must differ by a multiple of 100, and stay <= 16300).
+STACK_NAME = os.environ.get("OPLOT_TEST_STACK", "oplot-test")
+PORT_OFFSET = int(os.environ.get("OPLOT_TEST_PORT_OFFSET", "10000"))
+STATE = ROOT / ".state-test" / STACK_NAME
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +28,7 @@ def stack() -> Iterator[Config]:
     if STATE.exists():
         Stack(STATE).down()
         shutil.rmtree(STATE)
-    prepare(STATE, 10000, "oplot-test")
+    prepare(STATE, PORT_OFFSET, STACK_NAME)
     running = Stack(STATE, Console(stderr=True, quiet=True))
     cfg = running.up()
     try:
