@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Protocol
 
@@ -9,6 +10,22 @@ import numpy as np
 
 #: blocks per numpy chunk: big enough to amortise call overhead, small enough for L2
 CHUNK_BLOCKS = 8192
+
+_local = threading.local()
+
+
+def scratch(count: int, ncols: int, k: int) -> list[np.ndarray]:
+    """``k`` reusable (count, ncols) uint64 work arrays private to this thread.
+
+    Reusing them matters: fresh arrays of this size come from mmap and every chunk would
+    pay the page faults again.
+    """
+    cache = _local.__dict__.setdefault("bufs", {})
+    bufs = cache.get((ncols, k))
+    if bufs is None or bufs[0].shape[0] < count:
+        bufs = [np.empty((max(count, CHUNK_BLOCKS), ncols), np.uint64) for _ in range(k)]
+        cache[(ncols, k)] = bufs
+    return [b[:count] for b in bufs]
 
 
 class BlockCipher(Protocol):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gost._blockcipher import as_blocks, chunked, chunked_multi
+from gost._blockcipher import as_blocks, chunked, chunked_multi, scratch
 
 __all__ = ["Kuznyechik"]
 
@@ -143,23 +143,24 @@ _l_inv = _make_apply(_LINV_T)
 _C = [int.from_bytes(_linear(i.to_bytes(16, "big")), "big") for i in range(1, 33)]
 
 
-def _bulk_rounds(s: np.ndarray, tmp: np.ndarray, keys: np.ndarray, tables) -> np.ndarray:
-    """For each key k: s = T(s ^ k), T given as 16 complex tables. Returns the result array.
+def _bulk_rounds(
+    s: np.ndarray, acc: np.ndarray, part: np.ndarray, keys, tables: list[np.ndarray]
+) -> np.ndarray:
+    """For each key k: s = T(s ^ k), T given as 16 complex tables; returns the result.
 
-    ``s`` and ``tmp`` are (N, 2) uint64 work arrays; they swap roles every round.
+    ``s``, ``acc``, ``part`` are (N, 2) uint64 work arrays (``s`` and ``acc`` swap roles
+    every round). A key is one (2,) row or one row per block.
     """
     n = s.shape[0]
-    acc = np.empty((n, 2), dtype=np.uint64)
-    acc_c = acc.view(np.complex128).reshape(n)
-    part = tmp.view(np.complex128).reshape(n)
+    part_c = part.view(np.complex128).reshape(n)
     for k in keys:
         s ^= k
         s8 = s.view(np.uint8)
-        np.take(tables[0], s8[:, 0], out=acc_c, mode="clip")
+        np.take(tables[0], s8[:, 0], out=acc.view(np.complex128).reshape(n), mode="clip")
         for p in range(1, 16):
-            np.take(tables[p], s8[:, p], out=part, mode="clip")
-            acc ^= tmp
-        s, acc, acc_c = acc, s, s.view(np.complex128).reshape(n)
+            np.take(tables[p], s8[:, p], out=part_c, mode="clip")
+            acc ^= part
+        s, acc = acc, s
     return s
 
 
@@ -228,20 +229,20 @@ class Kuznyechik:
 
     @staticmethod
     def _enc_kernel(src: np.ndarray, dst: np.ndarray, keys, last: np.ndarray) -> None:
-        s = src.view(np.uint64).reshape(-1, 2).copy()
-        out = _bulk_rounds(s, np.empty_like(s), keys, _ENC_C)
-        out ^= last
-        dst.view(np.uint64).reshape(-1, 2)[:] = out
+        s, acc, part = scratch(src.size // 16, 2, 3)
+        np.copyto(s, src.view(np.uint64).reshape(-1, 2))
+        out = _bulk_rounds(s, acc, part, keys, _ENC_C)
+        np.bitwise_xor(out, last, out=dst.view(np.uint64).reshape(-1, 2))
 
     def _dec_kernel(self, src: np.ndarray, dst: np.ndarray) -> None:
-        s = src.view(np.uint64).reshape(-1, 2).copy()
-        tmp = np.empty_like(s)
-        s = _bulk_rounds(s, tmp, self._np_keys([self._keys[9]]), _LINV_C)
+        bufs = scratch(src.size // 16, 2, 3)
+        np.copyto(bufs[0], src.view(np.uint64).reshape(-1, 2))
+        s = _bulk_rounds(*bufs, self._np_keys([self._keys[9]]), _LINV_C)
+        free = [b for b in bufs if b is not s]
         keys = np.concatenate([np.zeros((1, 2), np.uint64), self._np_dec[:-1]])
-        s = _bulk_rounds(s, tmp, keys, _DEC_C)
+        s = _bulk_rounds(s, *free, keys, _DEC_C)
         s ^= self._np_dec[-1]
-        d8 = dst.reshape(-1, 16)
-        np.take(_SBOX_INV, s.view(np.uint8).reshape(-1, 16), out=d8)
+        np.take(_SBOX_INV, s.view(np.uint8).reshape(-1, 16), out=dst.reshape(-1, 16))
         dst.view(np.uint64).reshape(-1, 2)[:] ^= self._np_keys([self._keys[0]])[0]
 
     def encrypt_blocks(self, data: bytes | np.ndarray) -> np.ndarray:
