@@ -3,7 +3,7 @@ Celery worker, started once per test session by the same launcher as ``make up``
 
 from __future__ import annotations
 
-import os
+import fcntl
 import shutil
 from collections.abc import AsyncIterator, Iterator
 
@@ -16,10 +16,27 @@ from deploy.local.stack import Stack
 from tests.stacks import ROOT, prepare
 from xmpp_server_plugins.config import Config
 
-#: Several engineers may run suites at once on one machine: each picks its own stack name
-#: and port offset (offsets must differ by a multiple of 100, and stay <= 16300).
-STACK_NAME = os.environ.get("OPLOT_TEST_STACK", "oplot-test")
-PORT_OFFSET = int(os.environ.get("OPLOT_TEST_PORT_OFFSET", "10000"))
+SLOTS = 8
+
+
+def _claim_slot() -> tuple[str, int, object]:
+    """Several suites may run at once on one machine (engineers, benchmarks): each takes the
+    first free slot — its own stack name, state dir and ports — held by a file lock."""
+    lock_dir = ROOT / ".state-test"
+    lock_dir.mkdir(exist_ok=True)
+    for slot in range(SLOTS):
+        name = "oplot-test" if slot == 0 else f"oplot-test{slot}"
+        handle = open(lock_dir / f"{name}.lock", "w")  # noqa: SIM115 - held for the session
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        return name, 10000 + 100 * slot, handle
+    raise RuntimeError(f"all {SLOTS} test stack slots are busy")
+
+
+STACK_NAME, PORT_OFFSET, _SLOT_LOCK = _claim_slot()
 STATE = ROOT / ".state-test" / STACK_NAME
 
 
