@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import fcntl
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -22,7 +24,7 @@ SLOTS = 8
 def _claim_slot() -> tuple[str, int, object]:
     """Several suites may run at once on one machine (engineers, benchmarks): each takes the
     first free slot — its own stack name, state dir and ports — held by a file lock."""
-    lock_dir = ROOT / ".state-test"
+    lock_dir = Path(tempfile.gettempdir()) / "oplot-test-slots"  # machine-wide: ports are
     lock_dir.mkdir(exist_ok=True)
     for slot in range(SLOTS):
         name = "oplot-test" if slot == 0 else f"oplot-test{slot}"
