@@ -7,11 +7,13 @@ from celery import Celery
 
 from xmpp_server_plugins import config as config_mod
 
+#: every module holding tasks; a new task module is one more line here
+TASK_MODULES = ["workflow.tasks.health"]
+
 
 def make_app(cfg: config_mod.Config | None = None) -> Celery:
     cfg = cfg or config_mod.load(config_mod.locate())
-    app = Celery("oplot", broker=cfg.rabbitmq_url, backend="rpc://",
-                 include=["workflow.tasks.health"])
+    app = Celery("oplot", broker=cfg.rabbitmq_url, backend="rpc://", include=TASK_MODULES)
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -28,4 +30,13 @@ def make_app(cfg: config_mod.Config | None = None) -> Celery:
     return app
 
 
-app = make_app()
+def _default_app() -> Celery:
+    """What ``celery -A workflow.app`` loads: the stack's config when there is one (workers
+    always run with ``OPLOT_STATE_DIR``); an unconfigured app otherwise, so importing this
+    module (tests, tools) never requires a running installation."""
+    path = config_mod.locate()
+    return make_app(config_mod.load(path)) if path.exists() else Celery("oplot",
+                                                                          include=TASK_MODULES)
+
+
+app = _default_app()

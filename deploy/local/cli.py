@@ -65,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(health_json(items))
             else:
                 Console().print(_status_table(items))
-            return 0 if all(h.healthy for h in items if h.name not in ("postgres", "rabbitmq")
-                            or h.running) and any(h.running for h in items) else 1
+            return 0 if all(h.healthy for h in items) else 1
     except (StackError, ConfigError) as exc:
         print(f"oplot-stack: {exc}", file=sys.stderr)
         return 1

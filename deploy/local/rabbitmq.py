@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from urllib.parse import urlsplit
 
 from kombu import Connection
 
@@ -26,12 +27,14 @@ def reachable(url: str) -> str | None:
 
 
 def start_private(cfg: Config, registry: Registry) -> None:
+    """Run ``rabbitmq-server`` as a tracked child with its data and logs under the state dir."""
     base = cfg.state_dir / "rabbitmq"
+    port = urlsplit(cfg.rabbitmq_url).port or 5672
     base.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, HOME=str(base), RABBITMQ_NODENAME="oplot-rabbit@localhost",
-               RABBITMQ_NODE_IP_ADDRESS="127.0.0.1", RABBITMQ_NODE_PORT="5672",
+               RABBITMQ_NODE_IP_ADDRESS="127.0.0.1", RABBITMQ_NODE_PORT=str(port),
                RABBITMQ_MNESIA_BASE=str(base / "mnesia"), RABBITMQ_LOG_BASE=str(base / "log"),
-               RABBITMQ_DIST_PORT="25673", ERL_EPMD_PORT=str(cfg.ports.epmd),
+               RABBITMQ_DIST_PORT=str(port + 20000), ERL_EPMD_PORT=str(cfg.ports.epmd),
                ERL_EPMD_ADDRESS="127.0.0.1")
     registry.spawn("rabbitmq", [SERVER], cfg.state_dir / "logs" / "rabbitmq.log", env=env)
     for _ in range(150):
