@@ -1,74 +1,239 @@
-"""The client facade: connect with STARTTLS (verified against the organisation CA) and
-SCRAM, send and receive chat messages as an async iterator of events."""
+"""The client facade: one logged-in device of one account.
+
+STARTTLS verified against the organisation CA, SCRAM (PLAIN only once TLS is up), stream
+management resumption (XEP-0198), carbons (XEP-0280), reconnect with jittered exponential
+backoff, and one async iterator of typed events (``events()``). Features live in the
+modules named for them and hang off the client: ``chat``, ``roster``, ``rooms``,
+``history``, ``blocking``, ``profile``; the local store is ``store``."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
 import ssl
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
+from typing import TypeVar
 
 from slixmpp import ClientXMPP
+from slixmpp.exceptions import IqError, IqTimeout
 
+from client_sdk import accounts
 from client_sdk.accounts import Account
+from client_sdk.blocking import Blocking
+from client_sdk.chat import Chat
+from client_sdk.errors import (
+    AuthError,
+    CertificateError,
+    ConnectError,
+    NotConnectedError,
+    RequestTimeout,
+    UnreachableError,
+    from_condition,
+)
+from client_sdk.events import ChatMessage, Connected, Disconnected, Event
+from client_sdk.history import History
+from client_sdk.muc import Rooms
+from client_sdk.profile import Profile
+from client_sdk.roster import Roster
+from client_sdk.store import Store
+
+__all__ = ["Client", "ConnectError", "ChatMessage"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+PLUGINS = ("xep_0030", "xep_0045", "xep_0054", "xep_0059", "xep_0060", "xep_0085", "xep_0115",
+           "xep_0184", "xep_0191", "xep_0198", "xep_0199", "xep_0203", "xep_0249", "xep_0280",
+           "xep_0297", "xep_0308", "xep_0313", "xep_0333", "xep_0334", "xep_0359", "xep_0402",
+           "xep_0424", "xep_0428", "xep_0444", "xep_0461")
 
 
-class ConnectError(ConnectionError):
-    """Login or connection failed; the message says why."""
+def store_path(jid: str, resource: str) -> Path:
+    """Each device (account + resource) has its own store: sync state is per device."""
+    return accounts.home() / "data" / jid / f"{resource}.sqlite3"
 
 
-@dataclass(frozen=True)
-class ChatMessage:
-    sender: str
-    body: str
-    id: str
+class Backoff:
+    """Exponential backoff with full jitter, capped, reset after a good session."""
+
+    def __init__(self, first: float = 0.5, cap: float = 30.0) -> None:
+        self.first, self.cap, self.attempt = first, cap, 0
+
+    def next(self) -> float:
+        delay = min(self.cap, self.first * 2 ** self.attempt)
+        self.attempt += 1
+        return random.uniform(delay / 2, delay)
+
+    def reset(self) -> None:
+        self.attempt = 0
 
 
 class Client:
-    """One logged-in account. Use as ``async with Client(account) as c: ...``."""
+    """One logged-in device. Use as ``async with Client(account) as c: ...``."""
 
-    def __init__(self, account: Account, resource: str = "oplot") -> None:
+    def __init__(self, account: Account, resource: str = "oplot", *,
+                 store: Store | None = None, reconnect: bool = True) -> None:
         self.account = account
-        self.xmpp = ClientXMPP(f"{account.jid}/{resource}", account.password)
-        self.xmpp.enable_direct_tls = False
-        self.xmpp.enable_plaintext = False
-        if account.ca_file:
-            self.xmpp.ca_certs = account.ca_file
-        self.xmpp.ssl_context.verify_mode = ssl.CERT_REQUIRED
-        self.xmpp.ssl_context.check_hostname = True
-        for plugin in ("xep_0030", "xep_0045", "xep_0199", "xep_0313", "xep_0359"):
-            self.xmpp.register_plugin(plugin)
-        self._inbox: asyncio.Queue[ChatMessage] = asyncio.Queue()
-        self.xmpp.add_event_handler("message", self._on_message)
+        self.resource = resource
+        self.xmpp = self._make_xmpp()
+        self.store = store or Store(store_path(account.jid, resource))
+        self.reconnect = reconnect
+        self.backoff = Backoff()
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._login: asyncio.Future[None] | None = None
+        self._closing = False
+        self._retry: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self.chat = Chat(self)
+        self.history = History(self)
+        self.roster = Roster(self)
+        self.rooms = Rooms(self)
+        self.blocking = Blocking(self)
+        self.profile = Profile(self)
+        self._wire()
 
-    def _on_message(self, msg) -> None:
-        if msg["type"] in ("chat", "normal", "groupchat") and msg["body"]:
-            self._inbox.put_nowait(ChatMessage(str(msg["from"]), msg["body"], msg["id"]))
+    @property
+    def jid(self) -> str:
+        """Our bare JID."""
+        return self.account.jid
+
+    def _make_xmpp(self) -> ClientXMPP:
+        xmpp = ClientXMPP(f"{self.account.jid}/{self.resource}", self.account.password)
+        xmpp.enable_direct_tls = False
+        xmpp.enable_plaintext = False
+        xmpp.auto_authorize = None
+        xmpp.auto_subscribe = False
+        if self.account.ca_file:
+            xmpp.ca_certs = self.account.ca_file
+        xmpp.ssl_context.verify_mode = ssl.CERT_REQUIRED
+        xmpp.ssl_context.check_hostname = True
+        for plugin in PLUGINS:
+            xmpp.register_plugin(plugin)
+        xmpp.plugin["xep_0184"].auto_ack = False
+        xmpp.plugin["xep_0184"].auto_request = False
+        xmpp.plugin["xep_0198"].allow_resume = True
+        return xmpp
+
+    def _wire(self) -> None:
+        on = self.xmpp.add_event_handler
+        on("session_start", self._on_session_start)
+        on("session_resumed", self._on_resumed)
+        on("failed_auth", lambda _e: self._fail(AuthError(
+            f"{self.jid}: authentication failed (wrong password or unknown account)")))
+        on("connection_failed", self._on_connection_failed)
+        on("ssl_invalid_chain", lambda e: self._fail(CertificateError(
+            f"server certificate not trusted by {self.account.ca_file or 'system CAs'}: {e}")))
+        on("ssl_invalid_cert", lambda e: self._fail(CertificateError(
+            f"server certificate invalid: {e}")))
+        on("disconnected", self._on_disconnected)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        self._events.put_nowait(event)
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event in arrival order; several iterators share (split) one queue."""
+        while True:
+            yield await self._events.get()
+
+    async def messages(self) -> AsyncIterator[ChatMessage]:
+        """Only chat messages (other events are consumed and dropped)."""
+        async for event in self.events():
+            if isinstance(event, ChatMessage):
+                yield event
+
+    # -- connection -----------------------------------------------------------------------
 
     async def connect(self, timeout: float = 15.0) -> None:
-        started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def done(exc: Exception | None) -> None:
-            if not started.done():
-                started.set_exception(exc) if exc else started.set_result(None)
-
-        self.xmpp.add_event_handler("session_start", lambda _e: done(None))
-        self.xmpp.add_event_handler("failed_auth", lambda _e: done(ConnectError(
-            f"{self.account.jid}: authentication failed")))
-        self.xmpp.add_event_handler("connection_failed", lambda e: done(ConnectError(
-            f"cannot connect to {self.account.host}:{self.account.port}: {e}")))
-        self.xmpp.add_event_handler("ssl_invalid_chain", lambda e: done(ConnectError(
-            f"server certificate not trusted: {e}")))
+        """Log in, then enable carbons, send presence and start history catch-up."""
+        self._closing = False
+        self._login = asyncio.get_running_loop().create_future()
         self.xmpp.connect(self.account.host, self.account.port)
         try:
-            await asyncio.wait_for(started, timeout)
+            await asyncio.wait_for(asyncio.shield(self._login), timeout)
         except TimeoutError as exc:
-            self.xmpp.disconnect()
-            raise ConnectError(f"{self.account.jid}: no session after {timeout:.0f}s") from exc
-        self.xmpp.send_presence()
+            self._abort()
+            raise ConnectError(f"{self.jid}: no session after {timeout:.0f}s") from exc
+        except ConnectError:
+            self._abort()
+            raise
+
+    def _abort(self) -> None:
+        self._closing = True
+        self.xmpp.cancel_connection_attempt()
+        self.xmpp.abort()
+
+    def _fail(self, exc: ConnectError) -> None:
+        if self._login is not None and not self._login.done():
+            self._login.set_exception(exc)
+        else:
+            log.error("%s; not reconnecting", exc)
+            self._closing = True
+            self.xmpp.abort()
+            self.emit(Disconnected(str(exc)))
+
+    def _on_connection_failed(self, error: object) -> None:
+        self.xmpp.cancel_connection_attempt()
+        if self._login is not None and not self._login.done():
+            self._fail(UnreachableError(
+                f"cannot reach {self.account.host}:{self.account.port}: {error}"))
+        elif not self._closing:
+            self._schedule_reconnect()
+
+    def _on_session_start(self, _event: object) -> None:
+        self.backoff.reset()
+        self.history.begin(self.jid)
+        self.spawn(self._setup_session())
+
+    async def _setup_session(self) -> None:
+        try:
+            await self.roster.load()
+            await self.request(self.xmpp.plugin["xep_0280"].enable(timeout=10), "carbons")
+            self.roster.send_presence()
+        except Exception as exc:
+            if self._login is not None and not self._login.done():
+                self._login.set_exception(ConnectError(f"{self.jid}: session setup: {exc}"))
+                return
+            log.warning("session setup: %s", exc)
+        if self._login is not None and not self._login.done():
+            self._login.set_result(None)
+        self.emit(Connected(resumed=False))
+        await self.history.catch_up(self.jid)
+        await self.rooms.rejoin()
+
+    def _on_resumed(self, _event: object) -> None:
+        self.backoff.reset()
+        self.emit(Connected(resumed=True))
+
+    def _on_disconnected(self, reason: object) -> None:
+        if self._closing or (self._login is not None and not self._login.done()):
+            return
+        self.emit(Disconnected(str(reason or "connection lost")))
+        if self.reconnect:
+            self._schedule_reconnect()
+
+    def _schedule_reconnect(self) -> None:
+        if self._retry is None or self._retry.done():
+            self._retry = self.spawn(self._reconnect_later())
+
+    async def _reconnect_later(self) -> None:
+        await asyncio.sleep(self.backoff.next())
+        if not self._closing:
+            log.info("%s: reconnecting", self.jid)
+            self.xmpp.connect(self.account.host, self.account.port)
 
     async def disconnect(self) -> None:
-        await self.xmpp.disconnect(wait=2.0)
+        """Close the stream (ends the server session); no reconnect after this."""
+        self._closing = True
+        if self._retry is not None:
+            self._retry.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        self.xmpp.cancel_connection_attempt()
+        if self.xmpp.transport is not None:
+            await self.xmpp.disconnect(wait=2.0)
 
     async def __aenter__(self) -> Client:
         await self.connect()
@@ -77,13 +242,34 @@ class Client:
     async def __aexit__(self, *exc: object) -> None:
         await self.disconnect()
 
-    def send(self, to: str, body: str, kind: str = "chat") -> str:
-        """Send a message; return its id."""
-        msg = self.xmpp.make_message(mto=to, mbody=body, mtype=kind)
-        msg["id"] = msg["id"] or self.xmpp.new_id()
-        msg.send()
-        return msg["id"]
+    # -- helpers for the feature modules ---------------------------------------------------
 
-    async def messages(self) -> AsyncIterator[ChatMessage]:
-        while True:
-            yield await self._inbox.get()
+    def spawn(self, coro: Awaitable[T]) -> asyncio.Task[T]:
+        """Run a background task whose failure is logged, never silently lost."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    async def request(self, pending: Awaitable[T], what: str) -> T:
+        """Await an IQ and turn XMPP errors into our typed exceptions naming ``what``."""
+        if not self.xmpp.is_connected():
+            raise NotConnectedError(f"{what}: not connected")
+        try:
+            return await pending
+        except IqError as exc:
+            err = exc.iq["error"]
+            raise from_condition(err["condition"], what, err["text"]) from None
+        except IqTimeout:
+            raise RequestTimeout(f"{what}: no answer from the server") from None
+
+    def send(self, to: str, body: str, kind: str = "chat") -> str:
+        """Send a message (1:1 or to a room); return its stable id."""
+        if kind == "groupchat":
+            return self.rooms.send(to, body)
+        return self.chat.send(to, body)

@@ -1,0 +1,309 @@
+"""1:1 messages and everything attached to them: stable ids (XEP-0359), receipts (0184),
+markers (0333), chat states (0085), corrections (0308), retractions (0424), replies (0461)
+and reactions (0444). Incoming stanzas are validated here; anything malformed, oversized or
+forged is logged and dropped.
+
+``hooks`` is where end-to-end encryption plugs in: every outgoing message stanza passes
+through ``outgoing`` before it is sent, every incoming one through ``incoming`` before it
+is read (return False to drop it)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from slixmpp import JID, Message
+
+from client_sdk.events import (
+    ChatMessage,
+    ChatState,
+    Correction,
+    Event,
+    Marker,
+    MessageError,
+    Reactions,
+    Receipt,
+    Retraction,
+    RoomSubject,
+)
+
+if TYPE_CHECKING:
+    from client_sdk.client import Client
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+MAX_REACTIONS = 32
+TYPES = {"chat", "normal", "groupchat", "error", "headline"}
+STATES = {"active", "composing", "paused", "inactive", "gone"}
+MARKERS = ("received", "displayed", "acknowledged")
+NS_CARBONS = "{urn:xmpp:carbons:2}"
+NS_FORWARD = "{urn:xmpp:forward:0}forwarded"
+NS_MAM = "{urn:xmpp:mam:2}result"
+
+
+class Dropped(ValueError):
+    """An incoming stanza we refuse; the message says why (it goes to the log)."""
+
+
+class PayloadHook(Protocol):
+    """Where message payloads pass through (end-to-end encryption plugs in here)."""
+
+    def outgoing(self, msg: Message) -> None: ...
+
+    def incoming(self, msg: Message) -> bool: ...
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Chat:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.hooks: list[PayloadHook] = []
+        client.xmpp.add_event_handler("message", self._on_message)
+
+    @property
+    def xmpp(self):
+        return self.client.xmpp
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _message(self, to: str, kind: str, body: str = "") -> Message:
+        msg = self.xmpp.make_message(mto=to, mtype=kind, mbody=body or None)
+        msg["id"] = new_id()
+        msg["origin_id"]["id"] = msg["id"]
+        return msg
+
+    def _send(self, msg: Message) -> str:
+        for hook in self.hooks:
+            hook.outgoing(msg)
+        msg.send()
+        return msg["id"]
+
+    def send(self, to: str, body: str, *, reply_to: ChatMessage | None = None,
+             kind: str = "chat") -> str:
+        """Send a message (1:1 with receipt request); return its stable id."""
+        if len(body) > MAX_BODY:
+            raise ValueError(f"message of {len(body)} characters exceeds {MAX_BODY}")
+        msg = self._message(to, kind, body)
+        msg.enable("markable")
+        if reply_to is not None:
+            self._quote(msg, reply_to)
+        if kind == "chat":
+            msg["request_receipt"] = True
+            msg["chat_state"] = "active"
+            self._remember(to, msg, body, reply_to)
+        return self._send(msg)
+
+    def _quote(self, msg: Message, original: ChatMessage) -> None:
+        ref = original.stanza_id if original.kind == "groupchat" else original.id
+        msg["reply"]["to"] = original.sender
+        msg["reply"]["id"] = ref
+
+    def _remember(self, to: str, msg: Message, body: str, reply_to: ChatMessage | None) -> None:
+        sent = ChatMessage(sender=self.client.jid, body=body, id=msg["id"],
+                           peer=JID(to).bare, outgoing=True, timestamp=datetime.now(UTC),
+                           reply_to=reply_to.id if reply_to else "")
+        self.client.store.add(self.client.jid, sent)
+
+    def correct(self, to: str, msg_id: str, body: str, kind: str = "chat") -> str:
+        """Replace the body of our message ``msg_id`` (XEP-0308)."""
+        msg = self._message(to, kind, body)
+        msg["replace"]["id"] = msg_id
+        if kind == "chat":
+            self.client.store.correct(JID(to).bare, self.client.jid, msg_id, body)
+        return self._send(msg)
+
+    def retract(self, to: str, msg_id: str, kind: str = "chat") -> str:
+        """Retract our message ``msg_id`` (XEP-0424, with a fallback body for old clients)."""
+        msg = self._message(to, kind, "This person attempted to retract a previous message,"
+                            " but it's unsupported by your client.")
+        msg["retract"]["id"] = msg_id
+        msg.enable("fallback")
+        msg.enable("store")
+        if kind == "chat":
+            self.client.store.retract(JID(to).bare, self.client.jid, msg_id)
+        return self._send(msg)
+
+    def react(self, to: str, msg_id: str, values: Iterable[str], kind: str = "chat") -> str:
+        """Set our full reaction set on ``msg_id`` (empty removes them; XEP-0444)."""
+        msg = self._message(to, kind)
+        msg["reactions"]["id"] = msg_id
+        msg["reactions"]["values"] = list(values)
+        msg.enable("store")
+        if kind == "chat":
+            self.client.store.react(JID(to).bare, self.client.jid, msg_id,
+                                    frozenset(msg["reactions"]["values"]))
+        return self._send(msg)
+
+    def mark(self, message: ChatMessage, marker: str = "displayed") -> None:
+        """Tell the sender we displayed (or received/acknowledged) ``message`` (XEP-0333)."""
+        if marker not in MARKERS:
+            raise ValueError(f"unknown marker {marker!r}; use one of {', '.join(MARKERS)}")
+        to = message.peer if message.kind == "groupchat" else message.sender
+        ref = message.stanza_id if message.kind == "groupchat" else message.id
+        msg = self.xmpp.make_message(mto=to, mtype=message.kind)
+        msg[marker]["id"] = ref
+        msg.enable("store")
+        msg.send()
+
+    def set_state(self, to: str, state: str) -> None:
+        """Send a chat state notification (XEP-0085): composing, paused, active..."""
+        if state not in STATES:
+            raise ValueError(f"unknown chat state {state!r}; use one of {', '.join(STATES)}")
+        msg = self.xmpp.make_message(mto=to, mtype="chat")
+        msg["chat_state"] = state
+        msg.enable("no-store")
+        msg.send()
+
+    # -- receiving ------------------------------------------------------------------------
+
+    def _on_message(self, msg: Message) -> None:
+        try:
+            self._dispatch(msg)
+        except Dropped as why:
+            log.warning("dropped message from %s: %s", msg["from"], why)
+        except Exception:
+            log.exception("dropped malformed message from %s", msg["from"])
+
+    def _dispatch(self, msg: Message) -> None:
+        if msg.xml.find(NS_MAM) is not None:
+            return  # archive results belong to the history query that asked for them
+        carbon = self._carbon(msg)
+        if carbon is not None:
+            msg = carbon
+        if msg.xml.get("type", "normal") not in TYPES:
+            raise Dropped(f"unknown message type {msg.xml.get('type')!r}")
+        archive = msg["from"].bare if msg["type"] == "groupchat" else self.client.jid
+        if msg["type"] == "groupchat" and not self.client.rooms.is_joined(archive):
+            raise Dropped("groupchat message from a room we are not in")
+        stanza_id = self._trusted_stanza_id(msg, archive)
+        history = self.client.history
+        if history.syncing(archive):
+            history.defer(archive, msg, stanza_id)
+        else:
+            history.live(archive, msg, stanza_id)
+
+    def _carbon(self, msg: Message) -> Message | None:
+        """The forwarded message of a carbon, only when the carbon is from our own account."""
+        for direction in ("received", "sent"):
+            wrapper = msg.xml.find(f"{NS_CARBONS}{direction}")
+            if wrapper is None:
+                continue
+            if msg["from"] != JID(self.client.jid):
+                raise Dropped(f"forged carbon from {msg['from']}")
+            inner = msg[f"carbon_{direction}"]
+            side = inner["from"] if direction == "sent" else inner["to"]
+            if side.bare != self.client.jid:
+                raise Dropped(f"carbon of a message that is not ours ({side})")
+            return inner
+        return None
+
+    def _trusted_stanza_id(self, msg: Message, archive: str) -> str:
+        """The archive id, only if the archive itself stamped it (XEP-0359 ``by``)."""
+        for el in msg.xml.findall("{urn:xmpp:sid:0}stanza-id"):
+            if el.get("by") == archive and el.get("id"):
+                return el.get("id")
+        return ""
+
+    def ingest(self, msg: Message, archive: str, stanza_id: str,
+               archived: bool = False) -> list[Event]:
+        """Validate one message, record it in the store, return the events it carries.
+
+        Called with the store in a transaction, for live messages and archive results."""
+        for hook in self.hooks:
+            if not hook.incoming(msg):
+                raise Dropped("refused by a payload hook")
+        kind = msg["type"]
+        if kind == "error":
+            return [self._error(msg)]
+        own = msg["from"].bare == self.client.jid and kind != "groupchat"
+        peer = msg["from"].bare if kind == "groupchat" or not own else msg["to"].bare
+        sender = str(msg["from"]) if kind == "groupchat" else msg["from"].bare
+        events: list[Event] = []
+        if kind == "groupchat" and msg["subject"] and not msg["body"]:
+            return [RoomSubject(peer, msg["subject"], msg["from"].resource)]
+        events.extend(self._signals(msg, peer, own))
+        if msg.xml.find("{urn:xmpp:reactions:0}reactions") is not None:
+            events.append(self._reactions(msg, peer, sender))
+        elif msg.xml.find("{urn:xmpp:message-retract:1}retract") is not None:
+            ref = msg["retract"]["id"]
+            if self.client.store.retract(peer, sender, ref):
+                events.append(Retraction(peer, sender, ref))
+        elif msg["body"]:
+            events.extend(self._content(msg, archive, peer, sender, stanza_id, archived))
+        return events
+
+    def _signals(self, msg: Message, peer: str, own: bool) -> list[Event]:
+        """Receipts, markers and chat states: no body, never stored."""
+        events: list[Event] = []
+        if own:
+            return events
+        if msg.xml.find("{urn:xmpp:receipts}received") is not None and msg["receipt"]:
+            events.append(Receipt(peer, msg["receipt"]))
+        for marker in MARKERS:
+            if msg.xml.find(f"{{urn:xmpp:chat-markers:0}}{marker}") is not None:
+                events.append(Marker(peer, msg[marker]["id"], marker))
+        state = msg["chat_state"]
+        if state:
+            events.append(ChatState(peer, state))
+        return events
+
+    def _content(self, msg: Message, archive: str, peer: str, sender: str, stanza_id: str,
+                 archived: bool) -> list[Event]:
+        body = msg["body"]
+        if len(body) > MAX_BODY:
+            raise Dropped(f"body of {len(body)} characters exceeds {MAX_BODY}")
+        store = self.client.store
+        if msg.xml.find("{urn:xmpp:message-correct:0}replace") is not None:
+            ref = msg["replace"]["id"]
+            return [Correction(peer, sender, ref, body)] if store.correct(
+                peer, sender, ref, body) else []
+        msg_id = msg["origin_id"]["id"] or msg["id"]
+        if not msg_id and not stanza_id:
+            raise Dropped("message without any id")
+        reply = msg["reply"]["id"] if msg.xml.find("{urn:xmpp:reply:0}reply") is not None else ""
+        event = ChatMessage(
+            sender=sender, body=msg["reply"].strip_fallback_content() if reply else body,
+            id=msg_id or stanza_id, peer=peer, stanza_id=stanza_id, kind=msg["type"],
+            outgoing=self._outgoing(msg, peer), archived=archived,
+            timestamp=self._stamp(msg), reply_to=reply,
+            nick=msg["from"].resource if msg["type"] == "groupchat" else "")
+        return [event] if store.add(archive, event) else []
+
+    def _reactions(self, msg: Message, peer: str, sender: str) -> Reactions:
+        values = frozenset(msg["reactions"]["values"])
+        if len(values) > MAX_REACTIONS:
+            raise Dropped(f"{len(values)} reactions exceed {MAX_REACTIONS}")
+        ref = msg["reactions"]["id"]
+        if not ref:
+            raise Dropped("reactions without a message id")
+        self.client.store.react(peer, sender, ref, values)
+        return Reactions(peer, sender, ref, values)
+
+    def _outgoing(self, msg: Message, peer: str) -> bool:
+        if msg["type"] == "groupchat":
+            return msg["from"].resource == self.client.rooms.nick(peer)
+        return msg["from"].bare == self.client.jid
+
+    @staticmethod
+    def _stamp(msg: Message) -> datetime:
+        if msg.xml.find("{urn:xmpp:delay}delay") is not None and msg["delay"]["stamp"]:
+            return msg["delay"]["stamp"]
+        return datetime.now(UTC)
+
+    def _error(self, msg: Message) -> MessageError:
+        err = msg["error"]
+        return MessageError(msg["from"].bare, msg["id"], err["condition"], err["text"])
+
+    def acknowledge(self, msg: Message, events: list[Event]) -> None:
+        """Send a receipt only for a message we accepted as new (XEP-0184)."""
+        if (msg["type"] == "chat" and msg["id"]
+                and msg.xml.find("{urn:xmpp:receipts}request") is not None
+                and any(isinstance(e, ChatMessage) and not e.outgoing for e in events)):
+            self.xmpp.plugin["xep_0184"].ack(msg)

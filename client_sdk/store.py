@@ -1,0 +1,178 @@
+"""The local store of one device: message cache, reactions and history sync pointers in
+SQLite, so history is readable offline and catch-up resumes where it stopped.
+
+Writes commit before the client emits the matching event: a crash never loses a message it
+already showed, and the unique keys make re-delivery (SM resend, MAM overlap) a no-op."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from client_sdk.events import ChatMessage
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY,
+    archive TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    stanza_id TEXT,
+    msg_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    nick TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL,
+    outgoing INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    ts REAL NOT NULL,
+    reply_to TEXT NOT NULL DEFAULT '',
+    edited INTEGER NOT NULL DEFAULT 0,
+    retracted INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (archive, stanza_id),
+    UNIQUE (peer, sender, msg_id)
+);
+CREATE INDEX IF NOT EXISTS messages_peer ON messages (peer, seq);
+CREATE TABLE IF NOT EXISTS reactions (
+    peer TEXT NOT NULL, msg_id TEXT NOT NULL, sender TEXT NOT NULL, vals TEXT NOT NULL,
+    PRIMARY KEY (peer, msg_id, sender)
+);
+CREATE TABLE IF NOT EXISTS sync (
+    archive TEXT PRIMARY KEY, last_id TEXT NOT NULL, updated REAL NOT NULL
+);
+"""
+
+
+class Store:
+    """One SQLite file per device (account + resource)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        self._depth = 0
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group writes into one transaction (nested batches join the outer one)."""
+        if self._depth == 0:
+            self.db.execute("BEGIN IMMEDIATE")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self.db.execute("ROLLBACK")
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            self.db.execute("COMMIT")
+
+    def add(self, archive: str, msg: ChatMessage) -> bool:
+        """Store a message; False when it is already known (by archive id or sender id).
+
+        A known message that now comes with its archive id (our own sent message seen again
+        through MAM) gets that id recorded."""
+        with self.batch():
+            row = self.db.execute(
+                "SELECT seq, stanza_id FROM messages WHERE peer = ? AND sender = ? AND msg_id = ?",
+                (msg.peer, msg.sender, msg.id)).fetchone()
+            if row is None and msg.stanza_id:
+                row = self.db.execute(
+                    "SELECT seq, stanza_id FROM messages WHERE archive = ? AND stanza_id = ?",
+                    (archive, msg.stanza_id)).fetchone()
+            if row is not None:
+                if msg.stanza_id and not row[1]:
+                    self.db.execute("UPDATE messages SET stanza_id = ? WHERE seq = ?",
+                                    (msg.stanza_id, row[0]))
+                return False
+            ts = (msg.timestamp or datetime.now(UTC)).timestamp()
+            self.db.execute(
+                "INSERT INTO messages (archive, peer, stanza_id, msg_id, sender, nick, kind,"
+                " outgoing, body, ts, reply_to) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (archive, msg.peer, msg.stanza_id or None, msg.id, msg.sender, msg.nick,
+                 msg.kind, int(msg.outgoing), msg.body, ts, msg.reply_to))
+            return True
+
+    def _target(self, peer: str, ref: str) -> tuple[int, str] | None:
+        return self.db.execute(
+            "SELECT seq, sender FROM messages WHERE peer = ? AND (msg_id = ? OR stanza_id = ?)"
+            " ORDER BY seq LIMIT 1", (peer, ref, ref)).fetchone()
+
+    def correct(self, peer: str, sender: str, ref: str, body: str) -> bool:
+        """Replace a body; only the original sender may (forged corrections are refused)."""
+        target = self._target(peer, ref)
+        if target is None or target[1] != sender:
+            return False
+        with self.batch():
+            self.db.execute("UPDATE messages SET body = ?, edited = 1 WHERE seq = ?",
+                            (body, target[0]))
+        return True
+
+    def retract(self, peer: str, sender: str, ref: str) -> bool:
+        target = self._target(peer, ref)
+        if target is None or target[1] != sender:
+            return False
+        with self.batch():
+            self.db.execute("UPDATE messages SET body = '', retracted = 1 WHERE seq = ?",
+                            (target[0],))
+        return True
+
+    def react(self, peer: str, sender: str, ref: str, values: frozenset[str]) -> None:
+        with self.batch():
+            if values:
+                self.db.execute("INSERT OR REPLACE INTO reactions VALUES (?,?,?,?)",
+                                (peer, ref, sender, json.dumps(sorted(values))))
+            else:
+                self.db.execute("DELETE FROM reactions WHERE peer=? AND msg_id=? AND sender=?",
+                                (peer, ref, sender))
+
+    def pointer(self, archive: str) -> str | None:
+        """The archive id up to which this device has every message."""
+        row = self.db.execute("SELECT last_id FROM sync WHERE archive = ?", (archive,)).fetchone()
+        return row[0] if row else None
+
+    def set_pointer(self, archive: str, last_id: str) -> None:
+        with self.batch():
+            self.db.execute("INSERT OR REPLACE INTO sync VALUES (?,?,?)",
+                            (archive, last_id, time.time()))
+
+    def history(self, peer: str, limit: int = 50) -> list[dict]:
+        """The last ``limit`` messages with ``peer`` (contact or room), oldest first."""
+        rows = self.db.execute(
+            "SELECT seq, msg_id, stanza_id, sender, nick, kind, outgoing, body, ts, reply_to,"
+            " edited, retracted FROM messages WHERE peer = ? ORDER BY seq DESC LIMIT ?",
+            (peer, limit)).fetchall()
+        return [self._row(peer, r) for r in reversed(rows)]
+
+    def _row(self, peer: str, r: tuple) -> dict:
+        reactions: dict[str, list[str]] = {}
+        for sender, vals in self.db.execute(
+                "SELECT sender, vals FROM reactions WHERE peer = ? AND msg_id IN (?, ?)",
+                (peer, r[1], r[2] or r[1])):
+            for value in json.loads(vals):
+                reactions.setdefault(value, []).append(sender)
+        return {"id": r[1], "stanza_id": r[2] or "", "sender": r[3], "nick": r[4],
+                "kind": r[5], "outgoing": bool(r[6]), "body": r[7],
+                "time": datetime.fromtimestamp(r[8], UTC).isoformat(), "reply_to": r[9],
+                "edited": bool(r[10]), "retracted": bool(r[11]), "reactions": reactions}
+
+    def peers(self) -> list[tuple[str, str, int]]:
+        """(peer, kind, message count) for every conversation, most recent first."""
+        return self.db.execute(
+            "SELECT peer, kind, count(*) FROM messages GROUP BY peer ORDER BY max(ts) DESC"
+        ).fetchall()
+
+    def count(self, peer: str) -> int:
+        return self.db.execute("SELECT count(*) FROM messages WHERE peer = ?",
+                               (peer,)).fetchone()[0]
