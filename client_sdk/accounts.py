@@ -49,6 +49,10 @@ def load_all() -> dict[str, Account]:
 def save(account: Account) -> None:
     accounts = load_all()
     accounts[account.jid] = account
+    _write(accounts)
+
+
+def _write(accounts: dict[str, Account]) -> None:
     path = _file()
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"accounts": {jid: {k: v for k, v in asdict(a).items() if k != "jid"}
@@ -58,6 +62,15 @@ def save(account: Account) -> None:
     with os.fdopen(fd, "wb") as fh:
         tomli_w.dump(doc, fh)
     tmp.replace(path)
+
+
+def remove(name: str) -> str:
+    """Forget an account (by JID or local part); return its JID."""
+    account = find(name)
+    accounts = load_all()
+    del accounts[account.jid]
+    _write(accounts)
+    return account.jid
 
 
 def find(name: str) -> Account:

@@ -9,6 +9,7 @@ is read (return False to drop it)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from slixmpp import JID, Message
 
+from client_sdk.errors import from_condition
 from client_sdk.events import (
     ChatMessage,
     ChatState,
@@ -65,6 +67,7 @@ class Chat:
     def __init__(self, client: Client) -> None:
         self.client = client
         self.hooks: list[PayloadHook] = []
+        self._pending: dict[str, asyncio.Future[None]] = {}
         client.xmpp.add_event_handler("message", self._on_message)
 
     @property
@@ -99,6 +102,32 @@ class Chat:
             msg["chat_state"] = "active"
             self._remember(to, msg, body, reply_to)
         return self._send(msg)
+
+    async def deliver(self, to: str, body: str, *, reply_to: ChatMessage | None = None,
+                      wait: float = 1.0) -> str:
+        """Send and wait briefly for a bounce: unknown JIDs and refusals raise typed errors.
+
+        Returns on the peer's receipt or, when none comes within ``wait`` seconds (peer
+        offline: the server keeps the message), on timeout."""
+        msg_id = self.send(to, body, reply_to=reply_to)
+        waiter = self._pending[msg_id] = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(waiter, wait)
+        except TimeoutError:
+            pass
+        finally:
+            self._pending.pop(msg_id, None)
+        return msg_id
+
+    def _settle(self, event: Event) -> None:
+        waiter = self._pending.get(getattr(event, "id", ""))
+        if waiter is None or waiter.done():
+            return
+        if isinstance(event, MessageError):
+            what = f"{event.peer}: cannot deliver"
+            waiter.set_exception(from_condition(event.condition, what, event.text))
+        elif isinstance(event, Receipt):
+            waiter.set_result(None)
 
     def _quote(self, msg: Message, original: ChatMessage) -> None:
         ref = original.stanza_id if original.kind == "groupchat" else original.id
@@ -246,6 +275,7 @@ class Chat:
             return events
         if msg.xml.find("{urn:xmpp:receipts}received") is not None and msg["receipt"]:
             events.append(Receipt(peer, msg["receipt"]))
+            self._settle(events[-1])
         for marker in MARKERS:
             if msg.xml.find(f"{{urn:xmpp:chat-markers:0}}{marker}") is not None:
                 events.append(Marker(peer, msg[marker]["id"], marker))
@@ -299,7 +329,9 @@ class Chat:
 
     def _error(self, msg: Message) -> MessageError:
         err = msg["error"]
-        return MessageError(msg["from"].bare, msg["id"], err["condition"], err["text"])
+        event = MessageError(msg["from"].bare, msg["id"], err["condition"], err["text"])
+        self._settle(event)
+        return event
 
     def acknowledge(self, msg: Message, events: list[Event]) -> None:
         """Send a receipt only for a message we accepted as new (XEP-0184)."""
