@@ -83,7 +83,7 @@ class CtrAcpkm:
         first, sb = self._block, self._section_blocks
         ciphers = self._ciphers_for(first // sb, (first + nblocks - 1) // sb)
         self._block += nblocks
-        if len(data) < modes.BULK_MIN_BYTES:
+        if not modes.use_bulk(self._cipher, len(data)):
             prefix = int.from_bytes(self._iv, "big") << (4 * n)
             stream = b"".join(
                 ciphers[(first + i) // sb - first // sb]

@@ -3,7 +3,7 @@
 Sizes are in bytes: ``n`` is the cipher's block size, ``s`` (gamma / feedback segment) is
 ``0 < s <= n`` bytes, IVs are ``m`` bytes as each mode allows (CTR: n/2; OFB, CBC: a multiple
 of n; CFB: at least n). The modes the standard lets run in parallel (ECB, CTR, CBC and CFB
-decryption) switch to the cipher's numpy kernel above :data:`BULK_MIN_BYTES`; the chained
+decryption) switch to the cipher's numpy kernel from :data:`BULK_MIN_BLOCKS` blocks; the chained
 ones (OFB, CBC/CFB encryption, MAC) run on Python ints.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 from gost._blockcipher import BlockCipher
 
 __all__ = [
-    "BULK_MIN_BYTES",
+    "BULK_MIN_BLOCKS",
     "Omac",
     "cbc_decrypt",
     "cbc_encrypt",
@@ -31,8 +31,15 @@ __all__ = [
     "unpad2",
 ]
 
-#: below this many bytes the int path beats numpy's per-call overhead (see the benchmark)
-BULK_MIN_BYTES = 256
+#: per block size: below this many blocks the int path beats numpy's fixed ~0.2 ms per
+#: call (measured crossover ~45 Kuznyechik and ~30 Magma blocks; benchmarks/gost_bench.py)
+BULK_MIN_BLOCKS = {16: 48, 8: 32}
+
+
+def use_bulk(cipher: BlockCipher, nbytes: int) -> bool:
+    """True when ``nbytes`` of input is worth the numpy path for this cipher."""
+    n = cipher.block_size
+    return nbytes >= BULK_MIN_BLOCKS[n] * n
 #: blocks per CTR segment: bounds the keystream buffer to about 1 MiB
 _SEGMENT_BLOCKS = 65536
 
@@ -105,7 +112,7 @@ def unpad2(data: bytes, n: int) -> bytes:
 
 def _ecb(cipher: BlockCipher, data: bytes, encrypt: bool) -> bytes:
     _check_whole(cipher, data, "ECB")
-    if len(data) >= BULK_MIN_BYTES:
+    if use_bulk(cipher, len(data)):
         bulk = cipher.encrypt_blocks if encrypt else cipher.decrypt_blocks
         return bulk(data).tobytes()
     n = cipher.block_size
@@ -162,7 +169,7 @@ def ctr(cipher: BlockCipher, iv: bytes, data: bytes, s: int | None = None, first
     s = _check_s(cipher, s)
     n = cipher.block_size
     nseg = -(-len(data) // s)
-    if len(data) < BULK_MIN_BYTES:
+    if not use_bulk(cipher, len(data)):
         prefix = int.from_bytes(iv, "big") << (4 * n)
         stream = b"".join(
             cipher.encrypt_int(prefix | (first + i)).to_bytes(n, "big")[:s] for i in range(nseg)
@@ -223,7 +230,7 @@ def cbc_decrypt(cipher: BlockCipher, iv: bytes, data: bytes) -> bytes:
     _check_register_iv(cipher, iv, "CBC")
     _check_whole(cipher, data, "CBC")
     chain = (bytes(iv) + bytes(data))[:len(data)]
-    if len(data) >= BULK_MIN_BYTES:
+    if use_bulk(cipher, len(data)):
         plain = cipher.decrypt_blocks(data)
         plain ^= np.frombuffer(chain, dtype=np.uint8)
         return plain.tobytes()
@@ -274,7 +281,7 @@ def cfb_decrypt(cipher: BlockCipher, iv: bytes, data: bytes, s: int | None = Non
     s = _check_s(cipher, s)
     n = cipher.block_size
     data = bytes(data)
-    if len(data) < BULK_MIN_BYTES:
+    if not use_bulk(cipher, len(data)):
         return _cfb(cipher, iv, data, s, True)
     q = -(-len(data) // s)
     stream = np.frombuffer(bytes(iv) + data, dtype=np.uint8)

@@ -23,7 +23,8 @@ PLAIN = H(
 
 @pytest.fixture(params=["int", "bulk"])
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(modes, "BULK_MIN_BYTES", 10**9 if request.param == "int" else 0)
+    limit = 10**9 if request.param == "int" else 0
+    monkeypatch.setattr(modes, "BULK_MIN_BLOCKS", dict.fromkeys((8, 16), limit))
     return request.param
 
 
@@ -102,11 +103,11 @@ def test_bulk_int_and_incremental_agree(
     cls: type, size: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key, iv, data = os.urandom(32), os.urandom(cls.block_size // 2), os.urandom(size)
-    monkeypatch.setattr(modes, "BULK_MIN_BYTES", 0)
+    monkeypatch.setattr(modes, "BULK_MIN_BLOCKS", dict.fromkeys((8, 16), 0))
     bulk = acpkm.ctr_acpkm(cls, key, iv, data, 64)
-    monkeypatch.setattr(modes, "BULK_MIN_BYTES", 10**9)
+    monkeypatch.setattr(modes, "BULK_MIN_BLOCKS", dict.fromkeys((8, 16), 10**9))
     assert acpkm.ctr_acpkm(cls, key, iv, data[:5000], 64) == bulk[:5000]
-    monkeypatch.setattr(modes, "BULK_MIN_BYTES", 256)
+    monkeypatch.setattr(modes, "BULK_MIN_BLOCKS", dict.fromkeys((8, 16), 16))
     stream = acpkm.CtrAcpkm(cls, key, iv, 64)
     cuts = [0, 48, 48 + 16 * 41, 4096, size]
     pieces = [stream.update(data[a:b]) for a, b in zip(cuts, cuts[1:], strict=False) if a <= b]

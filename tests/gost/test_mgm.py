@@ -65,7 +65,8 @@ def _vec(v: tuple) -> tuple:
 
 @pytest.fixture(params=["int", "bulk"])
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(mgm, "MGM_BULK_MIN_BYTES", 10**9 if request.param == "int" else 0)
+    limit = 10**9 if request.param == "int" else 0
+    monkeypatch.setattr(mgm, "MGM_BULK_MIN_BLOCKS", dict.fromkeys((8, 16), limit))
     return request.param
 
 
@@ -123,9 +124,9 @@ def test_int_and_bulk_agree(cls: type, size: int, monkeypatch: pytest.MonkeyPatc
     n = cls._cipher_cls.block_size
     nonce = bytes([os.urandom(1)[0] & 0x7F]) + os.urandom(n - 1)
     data, ad = os.urandom(size), os.urandom(size % 97)
-    monkeypatch.setattr(mgm, "MGM_BULK_MIN_BYTES", 0)
+    monkeypatch.setattr(mgm, "MGM_BULK_MIN_BLOCKS", dict.fromkeys((8, 16), 0))
     bulk = aead.encrypt(nonce, data, ad)
-    monkeypatch.setattr(mgm, "MGM_BULK_MIN_BYTES", 10**9)
+    monkeypatch.setattr(mgm, "MGM_BULK_MIN_BLOCKS", dict.fromkeys((8, 16), 10**9))
     assert aead.encrypt(nonce, data, ad) == bulk
     assert len(bulk) == size + 6
     assert aead.decrypt(nonce, bulk, ad) == data

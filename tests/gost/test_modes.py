@@ -48,7 +48,8 @@ M_MAC = H("154e7210")
 @pytest.fixture(params=["int", "bulk"])
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test once on the int path and once forcing the numpy path."""
-    monkeypatch.setattr(modes, "BULK_MIN_BYTES", 10**9 if request.param == "int" else 0)
+    limit = 10**9 if request.param == "int" else 0
+    monkeypatch.setattr(modes, "BULK_MIN_BLOCKS", dict.fromkeys((8, 16), limit))
     return request.param
 
 
@@ -143,12 +144,12 @@ def test_bulk_equals_int(cls: type, size: int, monkeypatch: pytest.MonkeyPatch) 
             modes.cfb_decrypt(c, iv[:n + 3], small, s=3),
         )
 
-    monkeypatch.setattr(modes, "BULK_MIN_BYTES", 0)
+    monkeypatch.setattr(modes, "BULK_MIN_BLOCKS", dict.fromkeys((8, 16), 0))
     bulk = run()
-    monkeypatch.setattr(modes, "BULK_MIN_BYTES", 10**9)
+    monkeypatch.setattr(modes, "BULK_MIN_BLOCKS", dict.fromkeys((8, 16), 10**9))
     assert run() == bulk
     if size > 5000:  # long input through the bulk path: CTR split at a block boundary
-        monkeypatch.setattr(modes, "BULK_MIN_BYTES", 0)
+        monkeypatch.setattr(modes, "BULK_MIN_BLOCKS", dict.fromkeys((8, 16), 0))
         cut = (size // 2) // n * n
         whole_ctr = modes.ctr(c, iv_ctr, data)
         assert whole_ctr == modes.ctr(c, iv_ctr, data[:cut]) + modes.ctr(
