@@ -8,7 +8,7 @@ from celery import Celery
 from xmpp_server_plugins import config as config_mod
 
 #: every module holding tasks; a new task module is one more line here
-TASK_MODULES = ["workflow.tasks.health"]
+TASK_MODULES = ["workflow.tasks.health", "workflow.tasks.scan"]
 
 
 def make_app(cfg: config_mod.Config | None = None) -> Celery:

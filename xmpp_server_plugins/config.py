@@ -43,6 +43,21 @@ class Ports:
 
 
 @dataclass(frozen=True)
+class UploadSettings:
+    """The file service (``upload.DOMAIN``, XEP-0363). ``http_port`` 0 means ``ports.http`` +
+    163 (5443 by default), so shifted test stacks shift it too; empty ``storage_path`` means
+    ``STATE_DIR/files`` (point several nodes at one shared path); empty ``public_url`` means
+    ``https://localhost:PORT``."""
+
+    http_port: int = 0
+    storage_path: str = ""
+    max_size: int = 512 * 1024 * 1024
+    slot_ttl: int = 300
+    require_scan: bool = True
+    public_url: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     """Validated settings. ``path`` is the file they came from; ``state_dir`` holds the rest."""
 
@@ -62,6 +77,7 @@ class Config:
     stun_secret: str
     demo_users: dict[str, str] = field(default_factory=dict)
     demo_room: str = "team"
+    upload: UploadSettings = field(default_factory=UploadSettings)
 
     @property
     def state_dir(self) -> Path:
@@ -74,7 +90,7 @@ class Config:
     @property
     def component_domains(self) -> list[str]:
         """Domains served by our XEP-0114 components (one per component)."""
-        return [f"directory.{self.domain}"]
+        return [f"directory.{self.domain}", f"upload.{self.domain}"]
 
     @property
     def served_domains(self) -> list[str]:
@@ -187,6 +203,27 @@ class _Reader:
                               f"{value!r} is not a {'/'.join(schemes)} URL with a host")
         return value
 
+    def upload(self, ports: Ports) -> UploadSettings:
+        table, d = self.doc.get("upload", {}), UploadSettings()
+        values = {}
+        for key in UploadSettings.__dataclass_fields__:
+            default = getattr(d, key)
+            value = table.get(key, default) if isinstance(table, dict) else default
+            if type(value) is not type(default):
+                raise ConfigError(self.path, f"upload.{key}",
+                                  f"expected {type(default).__name__}, got {value!r}")
+            values[key] = value
+        values["http_port"] = values["http_port"] or ports.http + 163
+        if not 1 <= values["http_port"] <= 65535:
+            raise ConfigError(self.path, "upload.http_port", "not a TCP port")
+        for key in ("max_size", "slot_ttl"):
+            if values[key] <= 0:
+                raise ConfigError(self.path, f"upload.{key}", "must be positive")
+        values["storage_path"] = values["storage_path"] or str(self.path.parent / "files")
+        values["public_url"] = (values["public_url"].rstrip("/")
+                                or f"https://localhost:{values['http_port']}")
+        return UploadSettings(**values)
+
     def domain(self) -> str:
         value = self.get("server.domain", str).lower()
         labels = value.split(".")
@@ -219,6 +256,7 @@ class _Reader:
             stun_secret=self.get("secrets.stun", str),
             demo_users=dict(users),
             demo_room=self.get("demo.room", str),
+            upload=self.upload(ports),
         )
 
 

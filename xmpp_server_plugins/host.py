@@ -24,8 +24,7 @@ log = logging.getLogger("oplot.components")
 
 
 def build(cfg: config_mod.Config) -> list[Component]:
-    return [REGISTRY[d.split(".", 1)[0]](d, cfg.component_secret)
-            for d in cfg.component_domains]
+    return [REGISTRY[d.split(".", 1)[0]].from_config(d, cfg) for d in cfg.component_domains]
 
 
 async def heartbeat(cfg: config_mod.Config, components: list[Component]) -> None:

@@ -20,15 +20,16 @@ from pathlib import Path
 import psycopg
 from rich.console import Console
 
-from deploy.local import certs, demo, postgres, rabbitmq, system
+from deploy.local import certs, clamd, demo, postgres, rabbitmq, system
 from deploy.local.ejabberd import Ejabberd, start_epmd
 from deploy.local.errors import StackError
 from deploy.local.procs import Registry
 from xmpp_server_plugins import config as config_mod
 from xmpp_server_plugins.config import Config
+from xmpp_server_plugins.files import keys as file_keys
 
 #: start order; ``down`` goes in reverse
-SERVICES = ("postgres", "rabbitmq", "epmd", "ejabberd", "components", "worker")
+SERVICES = ("postgres", "rabbitmq", "epmd", "ejabberd", "clamd", "components", "worker")
 HEARTBEAT_FRESH_SECONDS = 30
 
 
@@ -83,7 +84,7 @@ class Stack:
         return cfg
 
     def _all_running(self) -> bool:
-        core = ("epmd", "ejabberd", "components", "worker")
+        core = ("epmd", "ejabberd", "clamd", "components", "worker")
         return all(self.registry.pid(n) for n in core)
 
     def _up(self, cfg: Config, started: list[str]) -> None:
@@ -108,6 +109,11 @@ class Stack:
         demo.ensure_admin(cfg, ejabberd)
         for line in demo.ensure_org(cfg):
             self.console.print(f"demo: created {line}")
+        file_keys.ensure(self.state_dir)  # before components and worker race for them
+        if not self.registry.pid("clamd"):
+            system.ensure_packages(clamd.PACKAGES, self.console)
+            clamd.start(cfg, self.registry)
+            started.append("clamd")
         self._spawn(cfg, started, "components",
                     [sys.executable, "-m", "xmpp_server_plugins.host", "--config",
                      str(cfg.path)])
@@ -144,6 +150,8 @@ class Stack:
                        ("ejabberd stun/turn", cfg.ports.stun, socket.SOCK_DGRAM)]
         if not self.registry.pid("epmd"):
             wanted.append(("epmd", cfg.ports.epmd, socket.SOCK_STREAM))
+        if not self.registry.pid("components"):
+            wanted.append(("file service https", cfg.upload.http_port, socket.SOCK_STREAM))
         for service, port, kind in wanted:
             with socket.socket(socket.AF_INET, kind) as sock:
                 # like the servers themselves: TIME_WAIT leftovers are no conflict
@@ -209,6 +217,12 @@ class Stack:
             return False, "not running"
         code = self.ejabberd(cfg).status()
         return code == 0, {0: "started", 1: "starting", 3: "node down"}.get(code, f"rc {code}")
+
+    def _health_clamd(self, cfg: Config, pid: int | None) -> tuple[bool, str]:
+        if pid is None:
+            return False, "not running"
+        reason = clamd.ping(clamd.socket_path(cfg))
+        return reason is None, reason or f"PONG on {clamd.socket_path(cfg)}"
 
     def _health_components(self, cfg: Config, pid: int | None) -> tuple[bool, str]:
         if pid is None:

@@ -3,7 +3,9 @@ configuration to the class, so adding a component is one line here."""
 
 from xmpp_server_plugins.components.base import Component
 from xmpp_server_plugins.components.directory import DirectoryComponent
+from xmpp_server_plugins.components.upload import UploadComponent
 
-REGISTRY: dict[str, type[Component]] = {"directory": DirectoryComponent}
+REGISTRY: dict[str, type[Component]] = {"directory": DirectoryComponent,
+                                        "upload": UploadComponent}
 
-__all__ = ["REGISTRY", "Component", "DirectoryComponent"]
+__all__ = ["REGISTRY", "Component", "DirectoryComponent", "UploadComponent"]

@@ -7,6 +7,8 @@ import logging
 
 from slixmpp import ComponentXMPP
 
+from xmpp_server_plugins.config import Config
+
 log = logging.getLogger(__name__)
 
 
@@ -16,6 +18,11 @@ class Component(ComponentXMPP):
     name = "component"
     identity: tuple[str, str] = ("component", "generic")
     features: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, jid: str, cfg: Config) -> Component:
+        """Build from the configuration (components needing more than the secret override)."""
+        return cls(jid, cfg.component_secret)
 
     def __init__(self, jid: str, secret: str) -> None:
         super().__init__(jid, secret)
