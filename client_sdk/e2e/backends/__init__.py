@@ -1,0 +1,1 @@
+"""OMEMO backends: our GOST one here; the standard ones are configuration in the registry."""
