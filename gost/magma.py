@@ -125,8 +125,12 @@ class Magma:
         out[:, 0] = a0
         out[:, 1] = a1
 
-    def encrypt_blocks(self, data: bytes | np.ndarray) -> np.ndarray:
-        """ECB-encrypt whole blocks with the numpy kernel; returns a flat uint8 array."""
+    def encrypt_blocks(self, data: bytes | np.ndarray, counters: bool = False) -> np.ndarray:
+        """ECB-encrypt whole blocks with the numpy kernel; returns a flat uint8 array.
+
+        ``counters`` is accepted for interface parity and ignored: Magma's first round
+        already depends on the varying half only through one addition.
+        """
         return chunked(data, 8, lambda s, d: self._kernel(self._np_enc, s, d))
 
     def decrypt_blocks(self, data: bytes | np.ndarray) -> np.ndarray:

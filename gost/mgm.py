@@ -220,7 +220,7 @@ class _MGM:
             return (int.from_bytes(data, "big") ^ int.from_bytes(stream[:len(data)], "big")
                     ).to_bytes(len(data), "big")
         ys = _counters(y1.to_bytes(n, "big"), q, left=False)
-        ks = self._cipher.encrypt_blocks(ys.reshape(-1))
+        ks = self._cipher.encrypt_blocks(ys.reshape(-1), counters=True)
         return (np.frombuffer(data, dtype=np.uint8) ^ ks[:len(data)]).tobytes()
 
     def _tag(self, icn: int, ad: bytes, ct: bytes) -> bytes:
@@ -240,7 +240,7 @@ class _MGM:
             acc = _reduce(acc, n)
         else:
             zs = _counters(z1.to_bytes(n, "big"), h + q, left=True)
-            hs = self._cipher.encrypt_blocks(zs.reshape(-1)).reshape(-1, n)
+            hs = self._cipher.encrypt_blocks(zs.reshape(-1), counters=True).reshape(-1, n)
             acc = _ProductSum(n)(hs, np.frombuffer(body, dtype=np.uint8).reshape(-1, n))
         h_last = enc((((z1 >> half) + h + q) & mask) << half | (z1 & mask))
         lengths = (8 * len(ad)) << half | (8 * len(ct))

@@ -179,7 +179,7 @@ def ctr(cipher: BlockCipher, iv: bytes, data: bytes, s: int | None = None, first
     out = np.empty(len(data), dtype=np.uint8)
     for seg in range(0, nseg, _SEGMENT_BLOCKS):
         count = min(_SEGMENT_BLOCKS, nseg - seg)
-        ks = cipher.encrypt_blocks(counter_blocks(cipher, iv, first + seg, count))
+        ks = cipher.encrypt_blocks(counter_blocks(cipher, iv, first + seg, count), counters=True)
         if s != n:
             ks = ks.reshape(-1, n)[:, :s].reshape(-1)
         lo, hi = seg * s, min((seg + count) * s, len(data))

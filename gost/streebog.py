@@ -117,8 +117,8 @@ _T = _lps_tables()
 _pack = struct.Struct("<8Q").pack
 
 
-def _lps(x: int, t0=_T[0], t1=_T[1], t2=_T[2], t3=_T[3],
-         t4=_T[4], t5=_T[5], t6=_T[6], t7=_T[7]) -> int:
+def _lps(x: int, t0=_T[0], t1=_T[1], t2=_T[2], t3=_T[3], t4=_T[4], t5=_T[5], t6=_T[6],
+         t7=_T[7], pack=_pack, frombytes=int.from_bytes) -> int:
     """LPS on a 512-bit int, straight-line: this is the whole cost of hashing.
 
     Tables stay at 8 x 256 entries on purpose: 16-bit-indexed tables halve the lookups but
@@ -134,7 +134,7 @@ def _lps(x: int, t0=_T[0], t1=_T[1], t2=_T[2], t3=_T[3],
         a48, a49, a50, a51, a52, a53, a54, a55,
         a56, a57, a58, a59, a60, a61, a62, a63,
     ) = x.to_bytes(64, "little")
-    return int.from_bytes(_pack(
+    return frombytes(pack(
         t0[a0] ^ t1[a8] ^ t2[a16] ^ t3[a24] ^ t4[a32] ^ t5[a40] ^ t6[a48] ^ t7[a56],
         t0[a1] ^ t1[a9] ^ t2[a17] ^ t3[a25] ^ t4[a33] ^ t5[a41] ^ t6[a49] ^ t7[a57],
         t0[a2] ^ t1[a10] ^ t2[a18] ^ t3[a26] ^ t4[a34] ^ t5[a42] ^ t6[a50] ^ t7[a58],
