@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -103,8 +104,6 @@ def test_oracle_ecb() -> None:
 @pytest.mark.parametrize("half", ["right", "left"])
 def test_counter_first_round_shortcut(start: int, half: str) -> None:
     """encrypt_blocks(counters=True) skips constant columns; it must not change results."""
-    import numpy as np
-
     k = Kuznyechik(os.urandom(32))
     blocks = np.empty((20000, 16), dtype=np.uint8)
     blocks[:] = np.frombuffer(os.urandom(16), dtype=np.uint8)
