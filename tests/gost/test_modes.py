@@ -231,3 +231,14 @@ def test_oracle_mac(name: str, cls: type, tag: int, size: int) -> None:
         f"size:{tag}", "-r", data=data,
     ).split()[0].decode()
     assert out == modes.omac(cls(key), data, tag).hex()
+
+
+@pytest.mark.parametrize("cls", [Kuznyechik, Magma])
+def test_ctr_few_mib_bulk_equals_int(cls: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A multi-chunk, multi-segment input (2 MiB + 5 B) through both paths."""
+    c = cls(os.urandom(32))
+    iv, data = os.urandom(c.block_size // 2), os.urandom(2 * 1024 * 1024 + 5)
+    monkeypatch.setattr(modes, "BULK_MIN_BLOCKS", dict.fromkeys((8, 16), 0))
+    bulk = modes.ctr(c, iv, data, first=2**20)
+    monkeypatch.setattr(modes, "BULK_MIN_BLOCKS", dict.fromkeys((8, 16), 10**9))
+    assert modes.ctr(c, iv, data, first=2**20) == bulk
