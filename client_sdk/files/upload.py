@@ -19,6 +19,7 @@ from pathlib import Path
 import aiohttp
 from slixmpp.exceptions import IqError, IqTimeout
 
+from client_sdk.errors import OplotError
 from client_sdk.files.crypto import CHUNK, Stream, scanner_envelope, sealed_size
 from gost import PublicKey, load_public_key
 
@@ -27,7 +28,7 @@ NS_FILES = "urn:oplot:files:0"
 Progress = Callable[[int, int], None]
 
 
-class FileError(Exception):
+class FileError(OplotError):
     """A file transfer failed; the message says why (the server's words when it gave any)."""
 
 
