@@ -1,0 +1,254 @@
+"""``E2E``: end-to-end encryption for one ``Client`` — what applications and the CLI use.
+
+    e2e = E2E(client)                       # before connect: registers the plugin and hooks
+    await client.connect()
+    await e2e.start(KeyStore(path, passphrase=...))
+    await e2e.send("bob@example.org", "hi")  # encrypted per the domain policy
+
+Incoming encrypted messages are decrypted and handed to the chat module as ordinary
+messages (``encryption(msg_id)`` tells how one was protected); messages that cannot be
+decrypted are kept with the reason and announced by an ``Undecryptable`` event."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import secrets
+import uuid
+import xml.etree.ElementTree as ET
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from omemo import Storage
+from slixmpp import JID, Message
+
+from client_sdk.e2e import policy, registry, trust
+from client_sdk.e2e.engine import Decrypted, Device, Engine
+from client_sdk.e2e.errors import DecryptError, E2EError, PolicyViolation
+from client_sdk.e2e.events import DeviceListChanged, Undecryptable
+from client_sdk.e2e.plugin import OplotE2E, encrypted_elements
+from client_sdk.events import ChatMessage
+
+if TYPE_CHECKING:
+    from client_sdk.client import Client
+
+log = logging.getLogger(__name__)
+FALLBACK = "[This message is end-to-end encrypted (OMEMO); your client cannot read it]"
+EME = "{urn:xmpp:eme:0}encryption"
+MARK = "{urn:oplot:e2e}token"
+REMEMBER = 1000
+
+
+class E2E:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        client.xmpp.register_plugin(OplotE2E.name)
+        self.plugin: OplotE2E = client.xmpp.plugin[OplotE2E.name]
+        self.engine: Engine | None = None
+        self.profile = policy.DEFAULT
+        self._token = secrets.token_hex(16)
+        self._status: OrderedDict[str, str] = OrderedDict()
+        self._sent: OrderedDict[str, str] = OrderedDict()
+        client.chat.hooks.append(self)
+        client.e2e = self  # type: ignore[attr-defined]
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self, storage: Storage, profile: str | None = None) -> None:
+        """Open the identities (first run: create and publish them) and read the policy."""
+        await self.plugin.announce()
+        self.profile = policy.check(profile) if profile else await self.discover_policy()
+        self.engine = await Engine.open(self.client.jid, storage, self.plugin,
+                                        self.client.emit, self.profile)
+        self.plugin.on_encrypted = self._incoming
+        self.plugin.on_device_list = self._device_list
+
+    async def stop(self) -> None:
+        self.plugin.on_encrypted = self.plugin.on_device_list = None
+        if self.engine is not None:
+            await self.engine.close()
+            self.engine = None
+
+    async def discover_policy(self) -> str:
+        """The domain's profile from ``directory.DOMAIN``'s disco#info extension form."""
+        domain = JID(self.client.jid).domain
+        try:
+            iq = await self.client.xmpp.plugin["xep_0030"].get_info(
+                jid=f"directory.{domain}", timeout=10)
+        except Exception as exc:
+            log.warning("policy discovery failed (%s); using %s", exc, policy.DEFAULT)
+            return policy.DEFAULT
+        for form in iq.xml.iter("{jabber:x:data}x"):
+            values = {f.get("var"): [v.text or "" for v in f.findall("{jabber:x:data}value")]
+                      for f in form.findall("{jabber:x:data}field")}
+            if values.get("FORM_TYPE") == [policy.FORM_TYPE]:
+                return policy.from_disco_form(values)
+        return policy.DEFAULT
+
+    @property
+    def ready(self) -> Engine:
+        if self.engine is None:
+            raise E2EError("end-to-end encryption is not started (call E2E.start)")
+        return self.engine
+
+    # -- sending ------------------------------------------------------------------------------
+
+    async def send(self, to: str, body: str, kind: str = "chat") -> str:
+        """Encrypt and send; PolicyViolation/NoRecipientDevices say why nothing was sent."""
+        engine = self.ready
+        if kind == "groupchat":
+            target = self.client.rooms.jid(to)
+            recipients = set(await self.client.rooms.members(target)) - {self.client.jid}
+        else:
+            target = JID(to).bare
+            recipients = {target}
+        elements = await engine.encrypt(recipients, body, target)
+        msg = self.client.xmpp.make_message(mto=target, mtype=kind, mbody=FALLBACK)
+        msg["id"] = uuid.uuid4().hex
+        msg["origin_id"]["id"] = msg["id"]
+        for element in elements:
+            msg.append(element)
+        if elements:
+            ET.SubElement(msg.xml, EME, namespace=elements[0].tag[1:].split("}")[0])
+        msg.enable("store")
+        if kind == "chat":
+            msg["request_receipt"] = True
+            self.client.store.add(self.client.jid, ChatMessage(
+                sender=self.client.jid, body=body, id=msg["id"], peer=target, outgoing=True,
+                timestamp=datetime.now(UTC)))
+        self._remember(self._sent, msg["id"], body)
+        self._remember(self._status, msg["id"], _namespaces(elements))
+        msg.send()
+        return msg["id"]
+
+    @staticmethod
+    def _remember(table: OrderedDict[str, str], key: str, value: str) -> None:
+        table[key] = value
+        while len(table) > REMEMBER:
+            table.popitem(last=False)
+
+    def encryption(self, msg_id: str) -> str:
+        """How message ``msg_id`` was protected: a namespace, ``undecryptable: reason``, or
+        "" (plaintext or unknown)."""
+        return self._status.get(msg_id, "")
+
+    # -- chat hooks (client_sdk.chat.PayloadHook) ---------------------------------------------
+
+    def outgoing(self, msg: Message) -> None:
+        """Plain bodies through Chat.send are refused once E2E runs under a GOST policy."""
+        if (self.engine is not None and msg["body"] and msg["type"] in ("chat", "groupchat")
+                and policy.uses_gost(self.profile) and not encrypted_elements(msg)):
+            raise PolicyViolation("plaintext sending is disabled by the E2E policy; "
+                                  "use E2E.send (oplot send encrypts)")
+
+    def incoming(self, msg: Message) -> bool:
+        """Encrypted stanzas are ours (decrypted asynchronously); our re-injected plain
+        copies pass; EME markers on anything else are stripped (cannot be forged)."""
+        if msg.xml.get(MARK) == self._token:
+            del msg.xml.attrib[MARK]
+            return True
+        for eme in msg.xml.findall(EME):
+            msg.xml.remove(eme)
+        return not (self.engine is not None and encrypted_elements(msg))
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def _sender(self, msg: Message) -> str:
+        if msg["type"] != "groupchat":
+            return msg["from"].bare
+        real = self.client.xmpp.plugin["xep_0045"].get_jid_property(
+            msg["from"].bare, msg["from"].resource, "jid")
+        return JID(real).bare if real else ""
+
+    async def _incoming(self, msg: Message, elements: list[ET.Element]) -> None:
+        msg_id = msg["origin_id"]["id"] or msg["id"]
+        if msg["type"] == "groupchat" and msg_id in self._sent:
+            self._deliver(msg, self._sent[msg_id])  # our own echo: never encrypted for us
+            return
+        sender = self._sender(msg)
+        to = msg["to"].bare if msg["type"] != "groupchat" else msg["from"].bare
+        if msg["type"] != "groupchat" and sender == self.client.jid:
+            to = msg["to"].bare  # a carbon of our own message
+        try:
+            if not sender:
+                raise DecryptError("sender's real JID unknown (room must be non-anonymous)")
+            result = await self.ready.decrypt(elements, sender, to if msg["type"] ==
+                                              "groupchat" else "")
+        except DecryptError as exc:
+            await self._undecryptable(msg, msg_id, sender, exc)
+            return
+        if result.body is None:
+            return  # key transport / ratchet maintenance, nothing to show
+        self._remember(self._status, msg_id, result.namespace)
+        self._deliver(msg, result.body, result)
+
+    def _deliver(self, msg: Message, body: str, result: Decrypted | None = None) -> None:
+        plain = copy.copy(msg)
+        for element in encrypted_elements(plain) + plain.xml.findall(EME):
+            plain.xml.remove(element)
+        plain["body"] = body
+        plain.xml.set(MARK, self._token)
+        self.client.chat._on_message(plain)
+
+    async def _undecryptable(self, msg: Message, msg_id: str, sender: str,
+                             exc: DecryptError) -> None:
+        recovery = await self._recover(sender, exc)
+        self._remember(self._status, msg_id, f"undecryptable: {exc.reason}")
+        self.client.emit(Undecryptable(sender or msg["from"].bare, msg_id, exc.reason, recovery))
+        self._deliver(msg, f"[message could not be decrypted: {exc.reason}]")
+
+    async def _recover(self, sender: str, exc: DecryptError) -> str:
+        """Refresh what may be stale; the omemo core itself re-keys broken sessions."""
+        engine = self.ready
+        steps = []
+        if sender:
+            await engine.refresh(sender)
+            steps.append(f"refreshed {sender}'s device lists")
+        if "not encrypted for this device" in exc.reason:
+            await engine.refresh(self.client.jid)
+            steps.append("re-published our device in our device list")
+        return "; ".join(steps)
+
+    async def _device_list(self, jid: str, namespace: str, payload: ET.Element) -> None:
+        engine = self.ready
+        entry = registry.spec(namespace)
+        sm = engine.managers[entry.identity]
+        try:
+            new = entry.parse_device_list(payload)
+        except Exception as exc:
+            log.warning("ignored malformed %s device list of %s: %s", namespace, jid, exc)
+            return
+        before = {d.device_id for d in await sm.get_device_information(jid)
+                  if dict(d.active).get(namespace)}
+        await sm.update_device_list(namespace, jid, new)
+        added, removed = tuple(sorted(set(new) - before)), tuple(sorted(before - set(new)))
+        if added or removed:
+            self.client.emit(DeviceListChanged(jid, namespace, added, removed))
+
+    # -- devices and trust --------------------------------------------------------------------
+
+    async def devices(self, jid: str | None = None) -> list[Device]:
+        engine = self.ready
+        jid = JID(jid).bare if jid else self.client.jid
+        await engine.refresh(jid)
+        return await engine.devices(jid)
+
+    async def trust(self, jid: str, device: int, decision: str) -> Device:
+        return await self.ready.set_trust(JID(jid).bare, device, decision)
+
+    async def verify(self, jid: str, device: int, fingerprint: str) -> Device:
+        return await self.ready.verify_fingerprint(JID(jid).bare, device, fingerprint)
+
+    async def verify_uri(self, uri: str) -> list[Device]:
+        jid, entries = trust.parse_uri(uri)
+        return [await self.verify(jid, device, fp) for (_kind, device), fp in entries.items()]
+
+    async def own_uri(self) -> str:
+        own = [d for d in await self.ready.devices(self.client.jid) if d.own]
+        return trust.uri(self.client.jid, {(d.kind, d.id): bytes.fromhex(
+            trust.normalise(d.fingerprint)) for d in own})
+
+
+def _namespaces(elements: list[ET.Element]) -> str:
+    return ",".join(el.tag[1:].split("}")[0] for el in elements)
