@@ -134,14 +134,16 @@ def crossover(label: str, module: object, attr: str, fn: Callable[[bytes], objec
     try:
         for size in sizes:
             data = os.urandom(size)
-            timing = {}
-            for path, threshold in (("int", 10**12), ("bulk", 0), ("dispatch", saved)):
-                setattr(module, attr, threshold if isinstance(threshold, dict)
-                        else dict.fromkeys((8, 16), threshold))
-                reps = max(1, 400 // max(1, size // 64))
-                timing[path] = best_time(
-                    lambda d=data, r=reps: [fn(d) for _ in range(r)]
-                ) / reps
+            reps = max(1, 400 // max(1, size // 64))
+            timing = dict.fromkeys(("int", "bulk", "dispatch"), float("inf"))
+            for _ in range(5):  # interleaved rounds, best of each: robust to load spikes
+                for path, threshold in (("int", 10**12), ("bulk", 0), ("dispatch", saved)):
+                    setattr(module, attr, threshold if isinstance(threshold, dict)
+                            else dict.fromkeys((8, 16), threshold))
+                    start = time.perf_counter()
+                    for _ in range(reps):
+                        fn(data)
+                    timing[path] = min(timing[path], (time.perf_counter() - start) / reps)
             rows.append({
                 "what": label, "size": size,
                 "int_us": timing["int"] * 1e6, "bulk_us": timing["bulk"] * 1e6,
