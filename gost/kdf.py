@@ -18,6 +18,7 @@ from typing import Any
 from gost.streebog import OPENSSL_GOST_AVAILABLE, streebog256, streebog512
 
 __all__ = [
+    "Hmac",
     "HmacKey",
     "hkdf",
     "hkdf_expand",
@@ -61,6 +62,28 @@ class HmacKey:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.digest()
+
+    def new(self) -> Hmac:
+        """An incremental HMAC (update/digest/hexdigest) starting from this key."""
+        return Hmac(self._inner.copy(), self._outer)
+
+
+class Hmac:
+    """Incremental HMAC-Streebog; get one from :meth:`HmacKey.new`."""
+
+    def __init__(self, inner: Any, outer: Any) -> None:
+        self._inner, self._outer = inner, outer
+
+    def update(self, data: bytes) -> None:
+        self._inner.update(data)
+
+    def digest(self) -> bytes:
+        outer = self._outer.copy()
+        outer.update(self._inner.digest())
+        return outer.digest()
+
+    def hexdigest(self) -> str:
+        return self.digest().hex()
 
 
 def hmac_streebog256(key: bytes, data: bytes) -> bytes:

@@ -66,24 +66,7 @@ def _digest_factory(args: argparse.Namespace) -> Callable[[], object]:
     bits = 512 if args.alg == "streebog512" else 256
     if args.hmac is None:
         return streebog512 if bits == 512 else streebog256
-    key = HmacKey(_hex(args.hmac, "HMAC key"), bits // 8)
-    return lambda: _HmacStream(key)
-
-
-class _HmacStream:
-    """Incremental HMAC over a precomputed key (update/hexdigest)."""
-
-    def __init__(self, key: HmacKey) -> None:
-        self._inner = key._inner.copy()
-        self._outer = key._outer.copy()
-
-    def update(self, data: bytes) -> None:
-        self._inner.update(data)
-
-    def hexdigest(self) -> str:
-        outer = self._outer.copy()
-        outer.update(self._inner.digest())
-        return outer.hexdigest()
+    return HmacKey(_hex(args.hmac, "HMAC key"), bits // 8).new
 
 
 def _dgst(args: argparse.Namespace) -> int:

@@ -136,3 +136,12 @@ def test_pbkdf2_oracle_hashlib_provider() -> None:
         env=env, capture_output=True, text=True, check=True,
     ).stdout.strip()
     assert out == kdf.pbkdf2_streebog512(password, salt, 3, 100).hex()
+
+
+def test_incremental_hmac() -> None:
+    key = kdf.HmacKey(K, 64)
+    h = key.new()
+    h.update(T[:5])
+    h.update(T[5:])
+    assert h.digest() == kdf.hmac_streebog512(K, T)
+    assert h.hexdigest() == kdf.hmac_streebog512(K, T).hex()
