@@ -43,6 +43,33 @@ class Ports:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """Login policy for extauth: lockout after ``lockout_failures`` failures within
+    ``lockout_minutes``, lifted automatically after as long again."""
+
+    lockout_failures: int = 5
+    lockout_minutes: float = 15.0
+    pbkdf2_iterations: int = 2000
+    extauth_pool_size: int = 2
+
+
+@dataclass(frozen=True)
+class LdapSettings:
+    """LDAP / Active Directory import. Empty ``url``: no sync. ``mapping`` maps directory
+    fields (login, display_name, position, email) to LDAP attributes; a user's unit is the
+    organizational unit that holds its entry."""
+
+    url: str = ""
+    bind_dn: str = ""
+    bind_password: str = ""
+    base: str = ""
+    user_filter: str = "(objectClass=inetOrgPerson)"
+    unit_filter: str = "(objectClass=organizationalUnit)"
+    sync_minutes: float = 15.0
+    mapping: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LDAP_MAPPING))
+
+
+@dataclass(frozen=True)
 class UploadSettings:
     """The file service (``upload.DOMAIN``, XEP-0363). ``http_port`` 0 means ``ports.http`` +
     163 (5443 by default), so shifted test stacks shift it too; empty ``storage_path`` means
@@ -55,6 +82,10 @@ class UploadSettings:
     slot_ttl: int = 300
     require_scan: bool = True
     public_url: str = ""
+
+
+DEFAULT_LDAP_MAPPING = {"login": "uid", "display_name": "cn", "position": "title",
+                        "email": "mail"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +108,8 @@ class Config:
     stun_secret: str
     demo_users: dict[str, str] = field(default_factory=dict)
     demo_room: str = "team"
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    ldap: LdapSettings = field(default_factory=LdapSettings)
     upload: UploadSettings = field(default_factory=UploadSettings)
 
     @property
@@ -203,6 +236,53 @@ class _Reader:
                               f"{value!r} is not a {'/'.join(schemes)} URL with a host")
         return value
 
+    def optional(self, dotted: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        """A key that older config files may lack: its default when absent."""
+        section, key = dotted.split(".")
+        table = self.doc.get(section, {})
+        if not isinstance(table, dict) or key not in table:
+            return default
+        value = table[key]
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise ConfigError(self.path, dotted, f"expected {kind}, got {value!r}")
+        return value
+
+    def positive(self, dotted: str, default: float, kind: type | tuple = int) -> Any:
+        value = self.optional(dotted, kind, default)
+        if value <= 0:
+            raise ConfigError(self.path, dotted, f"must be positive, got {value!r}")
+        return value
+
+    def auth(self) -> AuthSettings:
+        d = AuthSettings()
+        return AuthSettings(
+            lockout_failures=self.positive("auth.lockout_failures", d.lockout_failures),
+            lockout_minutes=float(self.positive("auth.lockout_minutes", d.lockout_minutes,
+                                                (int, float))),
+            pbkdf2_iterations=self.positive("auth.pbkdf2_iterations", d.pbkdf2_iterations),
+            extauth_pool_size=self.positive("auth.extauth_pool_size", d.extauth_pool_size))
+
+    def ldap(self) -> LdapSettings:
+        d = LdapSettings()
+        url = self.optional("ldap.url", str, "")
+        if url and urlsplit(url).scheme not in ("ldap", "ldaps"):
+            raise ConfigError(self.path, "ldap.url", f"{url!r} is not an ldap:// or ldaps:// URL")
+        mapping = dict(DEFAULT_LDAP_MAPPING)
+        for key, attr in self.optional("ldap.mapping", dict, {}).items():
+            if key not in DEFAULT_LDAP_MAPPING or not isinstance(attr, str) or not attr:
+                raise ConfigError(self.path, f"ldap.mapping.{key}",
+                                  f"known fields: {', '.join(DEFAULT_LDAP_MAPPING)}; "
+                                  "values are attribute names")
+            mapping[key] = attr
+        return LdapSettings(
+            url=url, bind_dn=self.optional("ldap.bind_dn", str, ""),
+            bind_password=self.optional("ldap.bind_password", str, ""),
+            base=self.optional("ldap.base", str, ""),
+            user_filter=self.optional("ldap.user_filter", str, d.user_filter),
+            unit_filter=self.optional("ldap.unit_filter", str, d.unit_filter),
+            sync_minutes=float(self.positive("ldap.sync_minutes", d.sync_minutes, (int, float))),
+            mapping=mapping)
+
     def upload(self, ports: Ports) -> UploadSettings:
         table, d = self.doc.get("upload", {}), UploadSettings()
         values = {}
@@ -256,6 +336,8 @@ class _Reader:
             stun_secret=self.get("secrets.stun", str),
             demo_users=dict(users),
             demo_room=self.get("demo.room", str),
+            auth=self.auth(),
+            ldap=self.ldap(),
             upload=self.upload(ports),
         )
 

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=${VENV:-.venv}
 PACKAGES=(python3-venv python3-dev ejabberd erlang-p1-pgsql libengine-gost-openssl openssl
-          clamav-daemon clamav libmagic1)
+          clamav-daemon clamav libmagic1 slapd ldap-utils)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")

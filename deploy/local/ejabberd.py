@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -15,6 +16,7 @@ import psycopg
 from deploy.local.errors import StackError
 from deploy.local.procs import Registry
 from xmpp_server_plugins.config import Config
+from xmpp_server_plugins.extauth import settings as extauth_settings
 
 CTL = "/usr/sbin/ejabberdctl"
 ABORT_MARKERS = ("initialization was aborted", "Failed to start", "Invalid value of option",
@@ -47,7 +49,16 @@ class Ejabberd:
             "node": cfg.node, "config_dir": self.dir, "spool_dir": self.dir / "spool",
             "logs_dir": self.dir / "logs", "pid_path": self.dir / "run" / "ejabberd.pid",
             "cookie": cfg.cookie, "epmd_port": cfg.ports.epmd,
+            "extauth_program": self.extauth_program(),
+            "extauth_pool_size": cfg.auth.extauth_pool_size,
         }
+
+    def extauth_program(self) -> str:
+        """The venv's Python (built from /usr/bin/python3, so the ejabberd user may run it)
+        with the GOST provider configured before the interpreter starts."""
+        conf = resources.files("deploy") / "openssl" / "gost-provider.cnf"
+        return (f"/usr/bin/env OPENSSL_CONF={conf} {sys.executable} -m "
+                f"xmpp_server_plugins.extauth --settings {self.dir / 'extauth.toml'}")
 
     def render(self) -> None:
         """Write ejabberd.yml and ejabberdctl.cfg; make the instance dir the ejabberd user's."""
@@ -60,6 +71,8 @@ class Ejabberd:
             target = self.dir / name
             target.write_text(text)
             target.chmod(0o640)
+        extauth_settings.write(self.dir / "extauth.toml", extauth_settings.from_config(
+            self.cfg, self.dir / "logs" / "extauth.log"))
         subprocess.run(["chown", "-R", "ejabberd:ejabberd", str(self.dir)], check=True)
         subprocess.run(["chgrp", "ejabberd", str(self.certfile), str(self.cafile)], check=True)
 

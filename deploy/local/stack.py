@@ -100,13 +100,13 @@ class Stack:
         certs.ensure(self.state_dir / "tls", cfg.served_domains)
         for line in postgres.provision(cfg):
             self.console.print(f"postgres: {line}")
+        demo.ensure_admin(cfg)
         ejabberd = self.ejabberd(cfg)
         if not self.registry.pid("ejabberd"):
             ejabberd.render()
             ejabberd.start()
             started.append("ejabberd")
         self.console.print(f"ejabberd: running ({cfg.node}, c2s 127.0.0.1:{cfg.ports.c2s})")
-        demo.ensure_admin(cfg, ejabberd)
         for line in demo.ensure_org(cfg):
             self.console.print(f"demo: created {line}")
         file_keys.ensure(self.state_dir)  # before components and worker race for them
@@ -117,9 +117,12 @@ class Stack:
         self._spawn(cfg, started, "components",
                     [sys.executable, "-m", "xmpp_server_plugins.host", "--config",
                      str(cfg.path)])
+        beat = (["-B", "--schedule", str(self.state_dir / "run" / "celerybeat-schedule")]
+                if cfg.ldap.url else [])  # the periodic LDAP sync
         self._spawn(cfg, started, "worker",
                     [sys.executable, "-m", "celery", "-A", "workflow.app", "worker",
-                     "--loglevel=INFO", "--concurrency=2", "-n", f"oplot-{cfg.database}@%h"])
+                     "--loglevel=INFO", "--concurrency=2", "-n", f"oplot-{cfg.database}@%h",
+                     *beat])
         self.wait_healthy(cfg)
 
     def _ensure_backend(self, cfg: Config, started: list[str], name: str, url: str,

@@ -1,0 +1,1 @@
+"""ejabberd external authentication against the Oplot directory."""
