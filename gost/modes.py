@@ -32,8 +32,8 @@ __all__ = [
 ]
 
 #: per block size: below this many blocks the int path beats numpy's fixed ~0.2 ms per
-#: call (measured crossover ~45 Kuznyechik and ~30 Magma blocks; benchmarks/gost_bench.py)
-BULK_MIN_BLOCKS = {16: 48, 8: 32}
+#: call (measured crossover ~45 Kuznyechik and ~25 Magma blocks; benchmarks/gost_bench.py)
+BULK_MIN_BLOCKS = {16: 48, 8: 24}
 
 
 def use_bulk(cipher: BlockCipher, nbytes: int) -> bool:
