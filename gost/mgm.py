@@ -66,11 +66,11 @@ def _reduce(r: int, n: int) -> int:
     mask = (1 << bits) - 1
     for _ in range(2):
         hi = r >> bits
-        r = (r & mask) ^ clmul_small(hi, poly)
+        r = (r & mask) ^ _mul_sparse(hi, poly)
     return r
 
 
-def clmul_small(a: int, p: int) -> int:
+def _mul_sparse(a: int, p: int) -> int:
     """Carry-less product by a sparse constant (the reduction polynomial)."""
     r = 0
     while p:

@@ -20,6 +20,7 @@ __all__ = [
     "cbc_encrypt",
     "cfb_decrypt",
     "cfb_encrypt",
+    "counter_blocks",
     "ctr",
     "ecb_decrypt",
     "ecb_encrypt",

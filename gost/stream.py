@@ -52,12 +52,12 @@ class _Chunker:
     """Shared state: the AEAD, the header and the chunk counter."""
 
     def __init__(self, key: bytes, header: bytes) -> None:
-        self._aead = KuznyechikMGM(key)
+        self.aead = KuznyechikMGM(key)
         self._header = header
         self._prefix = header[8:]
         self._index = 0
 
-    def _nonce_ad(self, final: bool) -> tuple[bytes, bytes]:
+    def next_nonce_ad(self, final: bool) -> tuple[bytes, bytes]:
         if self._index >= _MAX_CHUNKS:
             raise ValueError("stream too long: chunk counter exhausted")
         nonce = self._prefix + self._index.to_bytes(4, "big")
@@ -97,8 +97,8 @@ class StreamEncryptor:
         out = [self._emit_header()]
         size = self.chunk_size
         while len(self._buf) > size:  # strictly more: the last chunk is held back
-            nonce, ad = self._chunker._nonce_ad(final=False)
-            out.append(self._chunker._aead.encrypt(nonce, bytes(self._buf[:size]), ad))
+            nonce, ad = self._chunker.next_nonce_ad(final=False)
+            out.append(self._chunker.aead.encrypt(nonce, bytes(self._buf[:size]), ad))
             del self._buf[:size]
         return b"".join(out)
 
@@ -107,8 +107,8 @@ class StreamEncryptor:
         if self._done:
             raise ValueError("stream already finalized")
         self._done = True
-        nonce, ad = self._chunker._nonce_ad(final=True)
-        last = self._chunker._aead.encrypt(nonce, bytes(self._buf), ad)
+        nonce, ad = self._chunker.next_nonce_ad(final=True)
+        last = self._chunker.aead.encrypt(nonce, bytes(self._buf), ad)
         self._buf.clear()
         return self._emit_header() + last
 
@@ -145,8 +145,8 @@ class StreamDecryptor:
         out = []
         sealed = self.chunk_size + TAG_SIZE
         while len(self._buf) > sealed:
-            nonce, ad = self._chunker._nonce_ad(final=False)
-            out.append(self._chunker._aead.decrypt(nonce, bytes(self._buf[:sealed]), ad))
+            nonce, ad = self._chunker.next_nonce_ad(final=False)
+            out.append(self._chunker.aead.decrypt(nonce, bytes(self._buf[:sealed]), ad))
             del self._buf[:sealed]
         return b"".join(out)
 
@@ -157,8 +157,8 @@ class StreamDecryptor:
         self._done = True
         if self._chunker is None:
             raise InvalidTag  # not even a header: truncated
-        nonce, ad = self._chunker._nonce_ad(final=True)
-        return self._chunker._aead.decrypt(nonce, bytes(self._buf), ad)
+        nonce, ad = self._chunker.next_nonce_ad(final=True)
+        return self._chunker.aead.decrypt(nonce, bytes(self._buf), ad)
 
 
 def encrypt_stream(
