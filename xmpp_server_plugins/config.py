@@ -123,7 +123,14 @@ class Config:
     @property
     def component_domains(self) -> list[str]:
         """Domains served by our XEP-0114 components (one per component)."""
-        return [f"directory.{self.domain}", f"upload.{self.domain}"]
+        return [f"directory.{self.domain}", f"upload.{self.domain}",
+                f"conference-sfu.{self.domain}"]
+
+    def component_port(self, domain: str) -> int:
+        """Each component domain has its own listener (ports.component, +1, ...): ejabberd
+        routes every host of one ``ejabberd_service`` listener over every connection made to
+        it, so components sharing a listener would receive each other's stanzas."""
+        return self.ports.component + self.component_domains.index(domain)
 
     @property
     def served_domains(self) -> list[str]:

@@ -20,7 +20,7 @@ NS_HINTS = "urn:xmpp:hints"
 def _message(xmpp: BaseXMPP, to: str, action: str, sid: str) -> Message:
     register()
     msg = xmpp.make_message(mto=to, mtype="chat")
-    msg[action]["id"] = sid
+    msg[f"jmi_{action}"]["id"] = sid
     store = msg.xml.makeelement(f"{{{NS_HINTS}}}store", {})
     msg.xml.append(store)
     return msg
@@ -31,7 +31,7 @@ def propose(xmpp: BaseXMPP, to: str, sid: str, video: bool) -> None:
     for media in ("audio", "video") if video else ("audio",):
         desc = RtpDescription()
         desc["media"] = media
-        msg["propose"].append(desc)
+        msg["jmi_propose"].append(desc)
     msg.send()
 
 
@@ -39,7 +39,7 @@ def send(xmpp: BaseXMPP, to: str, action: str, sid: str, reason: str = "") -> No
     """``retract``, ``accept``, ``proceed``, ``reject`` or ``finish`` (with a reason)."""
     msg = _message(xmpp, to, action, sid)
     if reason:
-        msg[action]["reason"]["condition"] = reason
+        msg[f"jmi_{action}"]["reason"]["condition"] = reason
     msg.send()
 
 
@@ -54,12 +54,12 @@ def parse(msg: Message) -> tuple[str, str] | None:
 
 
 def proposes_video(msg: Message) -> bool:
-    propose = child(msg, "propose")
+    propose = child(msg, "jmi_propose")
     return propose is not None and any(
         d["media"] == "video" for d in propose.iterables if isinstance(d, RtpDescription))
 
 
 def reason_of(msg: Message, action: str) -> str:
-    element = child(msg, action)
+    element = child(msg, f"jmi_{action}")
     reason = None if element is None else child(element, "reason")
     return reason["condition"] if reason is not None else ""

@@ -23,6 +23,7 @@ from client_sdk.calls.errors import (
     CallBusy,
     CallDeclined,
     CallFailed,
+    ConferenceFull,
     FingerprintMismatch,
     JingleError,
     SetupTimeout,
@@ -45,10 +46,11 @@ class JingleSession:
 
     def __init__(self, xmpp: BaseXMPP, *, sid: str, peer: str, initiator: bool,
                  config: CallConfig, verify: Verifier | None = None,
-                 announce: Announcer | None = None,
+                 announce: Announcer | None = None, local: str = "",
                  on_end: Callable[[JingleSession], None] | None = None) -> None:
         register()
         self.xmpp, self.sid, self.peer, self.initiator = xmpp, sid, peer, initiator
+        self.local = local or str(xmpp.boundjid)
         self.config, self.verify, self.announce, self.on_end = config, verify, announce, on_end
         self.pc = RTCPeerConnection(config.rtc())
         self.state = "pending"
@@ -125,7 +127,7 @@ class JingleSession:
         iq = self._jingle_iq("session-initiate")
         sdp.sdp_to_jingle(offer, iq["jingle"], local_is_initiator=True,
                           with_candidates=not self.config.trickle)
-        iq["jingle"]["initiator"] = str(self.xmpp.boundjid)
+        iq["jingle"]["initiator"] = self.local
         await self._send(iq)
         await self._trickle(offer)
         accept = await self._await(self._accepted, self.config.setup_timeout, "session-accept")
@@ -137,14 +139,18 @@ class JingleSession:
 
     # -- responder -------------------------------------------------------------------------
 
-    async def accept(self, initiate: Jingle) -> None:
-        """Apply the offer in ``initiate``, answer with session-accept."""
+    async def accept(self, initiate: Jingle,
+                     before_answer: Callable[[], None] | None = None) -> None:
+        """Apply the offer in ``initiate``, answer with session-accept (``before_answer``
+        may shape the transceivers aiortc created from the offer)."""
         await self._remote(initiate, "offer")
+        if before_answer is not None:
+            before_answer()
         answer = await self._local(self.pc.createAnswer)
         iq = self._jingle_iq("session-accept")
         sdp.sdp_to_jingle(answer, iq["jingle"], local_is_initiator=False,
                           with_candidates=not self.config.trickle)
-        iq["jingle"]["responder"] = str(self.xmpp.boundjid)
+        iq["jingle"]["responder"] = self.local
         await self._send(iq)
         self._set_state("accepted")
         await self._trickle(answer)
@@ -264,7 +270,7 @@ class JingleSession:
     # -- plumbing --------------------------------------------------------------------------
 
     def _jingle_iq(self, action: str) -> Iq:
-        iq = self.xmpp.make_iq_set(ito=self.peer)
+        iq = self.xmpp.make_iq_set(ito=self.peer, ifrom=self.local)
         iq["jingle"]["action"], iq["jingle"]["sid"] = action, self.sid
         return iq
 
@@ -272,6 +278,8 @@ class JingleSession:
         try:
             await iq.send(timeout=timeout)
         except IqError as exc:
+            if exc.iq["error"]["condition"] == "resource-constraint":
+                raise ConferenceFull(f"{self.peer}: {exc.iq['error']['text']}") from None
             raise CallFailed(f"{self.peer} refused {iq['jingle']['action']}: "
                              f"{exc.iq['error']['condition']}", "general-error") from None
         except IqTimeout:

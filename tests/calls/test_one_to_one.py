@@ -110,7 +110,7 @@ async def test_rings_on_two_devices_answered_on_one(devices):
     placing = asyncio.ensure_future(alice[1].call(phone[0].jid, _media(440)))
     rings = await asyncio.gather(phone[1].next_incoming(5), desk[1].next_incoming(5))
     assert rings[0].sid == rings[1].sid
-    stopped = asyncio.ensure_future(_next_of(desk[0], RingingStopped))
+    stopped = asyncio.ensure_future(_next_of(phone[0], RingingStopped))
     session = await desk[1].answer(rings[1].sid, _media(880))
     await placing
     event = await asyncio.wait_for(stopped, 5)

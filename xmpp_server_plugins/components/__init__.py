@@ -2,10 +2,12 @@
 configuration to the class, so adding a component is one line here."""
 
 from xmpp_server_plugins.components.base import Component
+from xmpp_server_plugins.components.conference import ConferenceComponent
 from xmpp_server_plugins.components.directory import DirectoryComponent
 from xmpp_server_plugins.components.upload import UploadComponent
 
 REGISTRY: dict[str, type[Component]] = {"directory": DirectoryComponent,
-                                        "upload": UploadComponent}
+                                        "upload": UploadComponent,
+                                        "conference-sfu": ConferenceComponent}
 
-__all__ = ["REGISTRY", "Component", "DirectoryComponent", "UploadComponent"]
+__all__ = ["REGISTRY", "Component", "ConferenceComponent", "DirectoryComponent", "UploadComponent"]

@@ -9,6 +9,8 @@ JMI_ACTIONS = ("propose", "retract", "accept", "proceed", "reject", "finish")
 
 
 class _JmiElement(ElementBase):
+    """Plugin names are prefixed: slixmpp's XEP-0424 already owns ``msg['retract']``."""
+
     namespace = NS_JMI
     interfaces = {"id"}
 
@@ -16,29 +18,35 @@ class _JmiElement(ElementBase):
 class Propose(_JmiElement):
     """Ring the callee's devices; carries ``<description>`` per proposed media."""
 
-    name = plugin_attrib = "propose"
+    name = "propose"
+    plugin_attrib = "jmi_propose"
 
 
 class Retract(_JmiElement):
-    name = plugin_attrib = "retract"
+    name = "retract"
+    plugin_attrib = "jmi_retract"
 
 
 class Accept(_JmiElement):
     """Sent to our own bare JID: the other devices stop ringing."""
 
-    name = plugin_attrib = "accept"
+    name = "accept"
+    plugin_attrib = "jmi_accept"
 
 
 class Proceed(_JmiElement):
-    name = plugin_attrib = "proceed"
+    name = "proceed"
+    plugin_attrib = "jmi_proceed"
 
 
 class Reject(_JmiElement):
-    name = plugin_attrib = "reject"
+    name = "reject"
+    plugin_attrib = "jmi_reject"
 
 
 class Finish(_JmiElement):
-    name = plugin_attrib = "finish"
+    name = "finish"
+    plugin_attrib = "jmi_finish"
 
 
 JMI_CLASSES: tuple[type[_JmiElement], ...] = (Propose, Retract, Accept, Proceed, Reject, Finish)

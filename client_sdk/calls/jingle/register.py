@@ -47,8 +47,8 @@ def register() -> None:
     for cls in message_init.JMI_CLASSES:
         register_stanza_plugin(Message, cls)
     register_stanza_plugin(message_init.Propose, rtp.RtpDescription, iterable=True)
-    register_stanza_plugin(message_init.Reject, core.Reason)
-    register_stanza_plugin(message_init.Finish, core.Reason)
+    for cls in (message_init.Retract, message_init.Reject, message_init.Finish):
+        register_stanza_plugin(cls, core.Reason)
     register_stanza_plugin(Message, call_invites.Invite)
     register_stanza_plugin(Message, call_invites.Left)
     register_stanza_plugin(call_invites.Invite, call_invites.JingleTarget)

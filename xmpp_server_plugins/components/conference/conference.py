@@ -1,0 +1,104 @@
+"""One conference: its participants, each with an uplink (what they publish) and receive
+slots (what they get), and the assignment of publishers to slots as people come and go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiortc import RTCRtpSender
+
+from client_sdk.calls.session import JingleSession
+from xmpp_server_plugins.components.conference.forwarding import (
+    ForwardTrack,
+    Publisher,
+    forward_keyframe_requests,
+)
+
+PREFERRED = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
+
+
+@dataclass
+class Slot:
+    """An audio+video pair of receive-only contents on a participant's session."""
+
+    name: str
+    audio: ForwardTrack
+    video: ForwardTrack
+    source: Participant | None = None
+
+
+@dataclass(eq=False)
+class Participant:
+    jid: str
+    session: JingleSession
+    publishers: dict[str, Publisher] = field(default_factory=dict)
+    slots: list[Slot] = field(default_factory=list)
+
+    def shape(self) -> None:
+        """Between the offer and our answer: the first audio/video contents are the uplink
+        (we receive), every later pair is a slot (we send); codecs are pinned to what we
+        forward, since packets are not transcoded."""
+        pending: dict[str, ForwardTrack] = {}
+        for transceiver in self.session.pc.getTransceivers():
+            kind = transceiver.kind
+            codecs = RTCRtpSender.getCapabilities(kind).codecs
+            transceiver.setCodecPreferences([c for c in codecs if c.mimeType in PREFERRED[kind]])
+            if kind not in self.publishers:
+                transceiver.direction = "recvonly"
+                self.publishers[kind] = Publisher(transceiver.receiver, kind)
+                continue
+            track = ForwardTrack(kind)
+            transceiver.sender.replaceTrack(track)
+            transceiver.direction = "sendonly"
+            forward_keyframe_requests(transceiver.sender, track)
+            pending[kind] = track
+            if len(pending) == 2:
+                self.slots.append(Slot(transceiver.mid, pending["audio"], pending["video"]))
+                pending = {}
+
+    def free_slot(self) -> Slot | None:
+        return next((s for s in self.slots if s.source is None), None)
+
+    def fill(self, slot: Slot, source: Participant | None) -> None:
+        slot.source = source
+        slot.audio.feed(source.publishers.get("audio") if source else None)
+        slot.video.feed(source.publishers.get("video") if source else None)
+
+
+class Conference:
+    """Participants of one room's call; ``limit`` caps how many may be in it."""
+
+    def __init__(self, jid: str, limit: int) -> None:
+        self.jid, self.limit = jid, limit
+        self.participants: list[Participant] = []
+
+    @property
+    def full(self) -> bool:
+        return len(self.participants) >= self.limit
+
+    def join(self, newcomer: Participant) -> list[Participant]:
+        """Wire the newcomer both ways; return everyone whose slots changed."""
+        for other in self.participants:
+            mine, theirs = newcomer.free_slot(), other.free_slot()
+            if mine is not None:
+                newcomer.fill(mine, other)
+            if theirs is not None:
+                other.fill(theirs, newcomer)
+        self.participants.append(newcomer)
+        return list(self.participants)
+
+    def leave(self, leaver: Participant) -> list[Participant]:
+        if leaver not in self.participants:
+            return []
+        self.participants.remove(leaver)
+        for slot in leaver.slots:
+            leaver.fill(slot, None)
+        changed = []
+        for other in self.participants:
+            for slot in other.slots:
+                if slot.source is leaver:
+                    other.fill(slot, None)
+                    changed.append(other)
+        return changed
+
+
