@@ -79,8 +79,15 @@ class Engine:
             managers[identity] = await manager.create(ctx, backends, scoped, own_jid)
         engine = cls(own_jid, managers, ctx, profile)
         if gost_backend is not None:
+            await engine._own_gost_identity(gost_backend, Scoped(storage, registry.GOST))
             await engine._publish_twin(gost_backend)
         return engine
+
+    async def _own_gost_identity(self, backend: GostBackend, storage: Storage) -> None:
+        """The core records an Ed25519 key for its own device; ours is the GOST key."""
+        own = self.device_id(registry.GOST)
+        await storage.store_bytes(f"/devices/{self.own_jid}/{own}/identity_key",
+                                  await backend.identity_key())
 
     async def _publish_twin(self, backend: GostBackend) -> None:
         gost_dev, _ = await self.managers[registry.GOST].get_own_device_information()

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from slixmpp import JID, Message
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins.base import BasePlugin, register_plugin
+from slixmpp.xmlstream.handler import CoroutineCallback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from client_sdk.e2e import registry
 
@@ -39,11 +41,13 @@ class OplotE2E(BasePlugin):
     def plugin_init(self) -> None:
         self.on_encrypted: IncomingHandler | None = None
         self.on_device_list: DeviceListHandler | None = None
-        self.xmpp.add_event_handler("message", self._message)
+        # slixmpp's "message" event skips bodiless stanzas, and carbons have no outer body
+        self.xmpp.register_handler(CoroutineCallback(
+            "oplot-e2e", MatchXPath("{jabber:client}message"), self._message))
         self.xmpp.add_event_handler("pubsub_publish", self._published)
 
     def plugin_end(self) -> None:
-        self.xmpp.del_event_handler("message", self._message)
+        self.xmpp.remove_handler("oplot-e2e")
         self.xmpp.del_event_handler("pubsub_publish", self._published)
 
     async def announce(self) -> None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from slixmpp import Message
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from client_sdk.accounts import Account
 from client_sdk.client import Client
@@ -16,14 +20,16 @@ from client_sdk.e2e import E2E, KeyStore
 from client_sdk.events import Event
 from client_sdk.store import Store
 from xmpp_server_plugins.config import Config
-from xmpp_server_plugins.ejabberd_api import EjabberdApi
+from xmpp_server_plugins.directory import users
 
 PASSWORD = "e2e-test-password"
 
 
 def new_user(cfg: Config, prefix: str = "u") -> Account:
+    """A fresh account in the directory (logins go through extauth)."""
     name = f"{prefix}{secrets.token_hex(4)}"
-    EjabberdApi(cfg).call("register", user=name, host=cfg.domain, password=PASSWORD)
+    users.create_user(cfg.app_dsn, name, PASSWORD, domain=cfg.domain,
+                      iterations=cfg.auth.pbkdf2_iterations)
     return Account(jid=f"{name}@{cfg.domain}", password=PASSWORD, host="127.0.0.1",
                    port=cfg.ports.c2s, ca_file=str(cfg.state_dir / "tls" / "ca.pem"))
 
@@ -34,6 +40,9 @@ class Device:
     def __init__(self, client: Client, e2e: E2E, store_path: Path) -> None:
         self.client, self.e2e, self.store_path = client, e2e, store_path
         self.events: list[Event] = []
+        self.raw: list[Message] = []
+        client.xmpp.register_handler(Callback("test-raw", MatchXPath("{jabber:client}message"),
+                                              lambda m: self.raw.append(copy.copy(m))))
         self._pump = asyncio.ensure_future(self._collect())
 
     async def _collect(self) -> None:
