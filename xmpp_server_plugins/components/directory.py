@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from slixmpp.exceptions import XMPPError
 from slixmpp.stanza import Iq
 
+from xmpp_server_plugins import policy
 from xmpp_server_plugins.components.base import Component
 from xmpp_server_plugins.config import Config
 from xmpp_server_plugins.directory import search
@@ -46,6 +47,7 @@ class DirectoryComponent(Component):
         api.register(self._form, "search_get_form")
         api.register(self._search, "search_query")
         self.add_event_handler("session_start", self._open_pool)
+        policy.attach(self, self.pool, self.domain)  # E2E policy as extended disco#info
 
     async def _open_pool(self, _event: object) -> None:
         await self.pool.open(wait=False)
