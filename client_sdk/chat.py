@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from slixmpp import JID, Message
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from client_sdk.errors import from_condition
 from client_sdk.events import (
@@ -43,7 +45,6 @@ TYPES = {"chat", "normal", "groupchat", "error", "headline"}
 STATES = {"active", "composing", "paused", "inactive", "gone"}
 MARKERS = ("received", "displayed", "acknowledged")
 NS_CARBONS = "{urn:xmpp:carbons:2}"
-NS_FORWARD = "{urn:xmpp:forward:0}forwarded"
 NS_MAM = "{urn:xmpp:mam:2}result"
 
 
@@ -68,7 +69,9 @@ class Chat:
         self.client = client
         self.hooks: list[PayloadHook] = []
         self._pending: dict[str, asyncio.Future[None]] = {}
-        client.xmpp.add_event_handler("message", self._on_message)
+        # slixmpp's "message" event skips bodiless stanzas (receipts, markers, carbons)
+        client.xmpp.register_handler(Callback("oplot-messages", MatchXPath(
+            "{jabber:client}message"), self._on_message))
 
     @property
     def xmpp(self):
@@ -338,4 +341,6 @@ class Chat:
         if (msg["type"] == "chat" and msg["id"]
                 and msg.xml.find("{urn:xmpp:receipts}request") is not None
                 and any(isinstance(e, ChatMessage) and not e.outgoing for e in events)):
-            self.xmpp.plugin["xep_0184"].ack(msg)
+            receipt = self.xmpp.make_message(mto=msg["from"], mtype="chat")
+            receipt["receipt"] = msg["id"]
+            receipt.send()

@@ -117,6 +117,7 @@ class Client:
 
     def _wire(self) -> None:
         on = self.xmpp.add_event_handler
+        on("session_bind", self._on_bind)
         on("session_start", self._on_session_start)
         on("session_resumed", self._on_resumed)
         on("failed_auth", lambda _e: self._fail(AuthError(
@@ -182,9 +183,13 @@ class Client:
         elif not self._closing:
             self._schedule_reconnect()
 
+    def _on_bind(self, _event: object) -> None:
+        """A fresh session (not a resumption): hold live messages until catch-up is done,
+        including stanzas the server re-routes from our previous, dead session."""
+        self.history.begin(self.jid)
+
     def _on_session_start(self, _event: object) -> None:
         self.backoff.reset()
-        self.history.begin(self.jid)
         self.spawn(self._setup_session())
 
     async def _setup_session(self) -> None:
@@ -204,8 +209,14 @@ class Client:
         await self.rooms.rejoin()
 
     def _on_resumed(self, _event: object) -> None:
+        """Resumed (XEP-0198): the server re-sends what we missed, but not always in archive
+        order, so each archive is caught up again and the re-sent stanzas are held and
+        de-duplicated behind it."""
         self.backoff.reset()
         self.emit(Connected(resumed=True))
+        for archive in (self.jid, *self.rooms.joined()):
+            self.history.begin(archive)
+            self.spawn(self.history.catch_up(archive))
 
     def _on_disconnected(self, reason: object) -> None:
         if self._closing or (self._login is not None and not self._login.done()):

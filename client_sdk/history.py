@@ -12,6 +12,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from slixmpp import Message
@@ -27,11 +28,38 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 NS = "urn:xmpp:mam:2"
+SINCE = "since:"
+SKEW = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A message to ingest; ``pointer`` is the archive id it moves the pointer to ("" when
+    it must not), ``stanza_id`` its archive id when that differs."""
+
+    pointer: str
+    msg: Message
+    archived: bool
+    stanza_id: str = ""
+
+
+def _archive_order(entries: list[Entry]):
+    """Sort key by archive id when every id is numeric (ejabberd's are microsecond stamps);
+    otherwise arrival order. Entries without an id (receipts, states) keep their place."""
+    ids = [e.stanza_id or e.pointer for e in entries]
+    if not all(i.isdigit() for i in ids if i):
+        return lambda e: 0
+    keys: dict[int, int] = {}
+    current = 0
+    for entry, ident in zip(entries, ids, strict=True):
+        current = int(ident) if ident else current
+        keys[id(entry)] = current
+    return lambda e: keys[id(e)]
 
 
 @dataclass
 class Page:
-    results: list[tuple[str, Message]] = field(default_factory=list)
+    results: list[Entry] = field(default_factory=list)
     last: str = ""
     complete: bool = True
 
@@ -63,7 +91,7 @@ class History:
 
     def live(self, archive: str, msg: Message, stanza_id: str) -> None:
         """A live message of a synced archive: its archive id becomes the pointer."""
-        self._feed(archive, [(stanza_id, msg)], archived=False)
+        self._feed(archive, [Entry(stanza_id, msg, False)])
 
     async def synced(self, archive: str | None = None, timeout: float = 60.0) -> None:
         """Wait until the current catch-up of ``archive`` (default: our account) is done."""
@@ -79,74 +107,87 @@ class History:
             previous.cancel()
         me = self._running[archive] = asyncio.current_task()
         self.begin(archive)
-        count, complete = 0, False
+        count, tail, complete = 0, [], False
         try:
-            count = await self._fetch(archive)
+            count, tail = await self._fetch(archive)
             complete = True
         except asyncio.CancelledError:
             if self._running.get(archive) is me:
                 raise
             return 0
         except Exception as exc:
-            log.error("catch-up of %s stopped: %s", archive, exc)
-        count += self._release(archive, advance=complete)
+            log.warning("catch-up of %s stopped: %s", archive, exc)
+            if not self.client.xmpp.is_connected():
+                return 0  # keep holding: the next session's catch-up takes over
+        count += self._release(archive, tail, advance=complete)
         self.client.emit(SyncDone(archive, count))
         return count
 
-    async def _fetch(self, archive: str) -> int:
+    async def _fetch(self, archive: str) -> tuple[int, list[Entry]]:
+        """Feed every page but the last, which is merged with the held live messages."""
         pointer = self.client.store.pointer(archive)
         if pointer is None:
-            page = await self._query(archive, {"before": "", "max": self.first_sync})
-            return self._feed(archive, page.results, archived=True, last=page.last)
+            return 0, await self._first_sync(archive)
         count = 0
-        page = Page(last=pointer, complete=False)
+        if pointer.startswith(SINCE):
+            page = await self._query(archive, {"max": self.page_size}, since=pointer[len(SINCE):])
+        else:
+            page = await self._query(archive, {"after": pointer, "max": self.page_size})
         while not page.complete:
+            count += self._feed(archive, page.results)
             page = await self._query(archive, {"after": page.last, "max": self.page_size})
-            count += self._feed(archive, page.results, archived=True, last=page.last)
-        return count
+        return count, page.results
 
-    def _release(self, archive: str, advance: bool) -> int:
-        """Feed held live messages (synchronously: nothing can slip in between).
+    async def _first_sync(self, archive: str) -> list[Entry]:
+        """The newest page only; an empty archive gets a time pointer (with a margin for
+        clock skew) so that everything archived later is fetched next time."""
+        started = datetime.now(UTC) - SKEW
+        page = await self._query(archive, {"before": "", "max": self.first_sync})
+        if not page.results:
+            self.client.store.set_pointer(archive, SINCE + started.isoformat())
+        return page.results
 
-        After a failed catch-up they are stored without moving the pointer, so the next
-        catch-up still covers the hole."""
-        held = self._held.pop(archive, [])
-        fed = 0
-        for msg, stanza_id in held:
-            try:
-                fed += self._feed(archive, [(stanza_id if advance else "", msg)],
-                                  archived=False, stanza_id=stanza_id)
-            except Exception:
-                log.exception("dropped held message from %s", msg["from"])
-        self._done[archive].set()
-        return fed
+    def _release(self, archive: str, tail: list[Entry], advance: bool) -> int:
+        """Feed the archive's last page and the held live messages together, in archive
+        order (synchronously: nothing can slip in between).
 
-    def _feed(self, archive: str, results: list[tuple[str, Message]], archived: bool,
-              last: str = "", stanza_id: str = "") -> int:
-        """Ingest messages in one transaction, advance the pointer, then emit.
+        The newest archive entries can become visible out of order (concurrent writers), and
+        re-sent stanzas may overtake newer ones: ordering the merged set by archive id puts
+        such stragglers back in place. After a failed catch-up held messages are stored
+        without moving the pointer, so the next catch-up still covers the hole."""
+        held = [Entry(sid if advance else "", msg, False, sid)
+                for msg, sid in self._held.pop(archive, [])]
+        merged = sorted(tail + held, key=_archive_order(tail + held)) if advance else held
+        try:
+            return self._feed(archive, merged)
+        finally:
+            self._done[archive].set()
 
-        Each result is (pointer id, message); ``stanza_id`` overrides the id recorded for a
-        single held message whose pointer id was withheld."""
+    def _feed(self, archive: str, entries: list[Entry]) -> int:
+        """Ingest messages in one transaction, advance the pointer, then emit."""
         events: list[Event] = []
         chat = self.client.chat
+        last = ""
         with self.client.store.batch():
-            for pointer, msg in results:
+            for entry in entries:
                 try:
-                    found = chat.ingest(msg, archive, pointer or stanza_id, archived=archived)
+                    found = chat.ingest(entry.msg, archive, entry.stanza_id or entry.pointer,
+                                        archived=entry.archived)
                 except Dropped as why:
-                    log.warning("dropped message %s from %s: %s", pointer, msg["from"], why)
+                    log.warning("dropped message %s from %s: %s", entry.pointer,
+                                entry.msg["from"], why)
                     found = []
-                if not archived:
-                    chat.acknowledge(msg, found)
+                if not entry.archived:
+                    chat.acknowledge(entry.msg, found)
                 events.extend(found)
-                last = pointer or last
+                last = entry.pointer or last
             if last:
                 self.client.store.set_pointer(archive, last)
         for event in events:
             self.client.emit(event)
         return sum(1 for e in events if isinstance(e, ChatMessage))
 
-    async def _query(self, archive: str, rsm: dict[str, object]) -> Page:
+    async def _query(self, archive: str, rsm: dict[str, object], since: str = "") -> Page:
         """One MAM page; results are accepted only from the archive we asked."""
         xmpp = self.client.xmpp
         query_id = uuid.uuid4().hex
@@ -163,6 +204,8 @@ class History:
                            StanzaPath(f"message/mam_result@queryid={query_id}"), collect)
         iq = xmpp.make_iq_set(ito=None if own else archive)
         iq["mam"]["queryid"] = query_id
+        if since:
+            iq["mam"]["start"] = datetime.fromisoformat(since)
         for key, value in rsm.items():
             iq["mam"]["rsm"][key] = str(value)
         xmpp.register_handler(handler)
@@ -174,11 +217,11 @@ class History:
         if fin is None:
             raise ProtocolError(f"history of {archive}: archive answered without <fin/>")
         page.complete = fin.get("complete") in ("true", "1") or not page.results
-        page.last = answer["mam_fin"]["rsm"]["last"] or (page.results[-1][0]
+        page.last = answer["mam_fin"]["rsm"]["last"] or (page.results[-1].pointer
                                                           if page.results else "")
         return page
 
-    def _result(self, msg: Message, archive: str, own: bool) -> tuple[str, Message]:
+    def _result(self, msg: Message, archive: str, own: bool) -> Entry:
         sender = msg["from"]
         if own and str(sender) not in ("", self.client.jid):
             raise Dropped("result for our archive not sent by our account")
@@ -193,4 +236,4 @@ class History:
         stamp = result["forwarded"]["delay"]["stamp"]
         if stamp and inner.xml.find("{urn:xmpp:delay}delay") is None:
             inner["delay"]["stamp"] = stamp
-        return result["id"], inner
+        return Entry(result["id"], inner, True)
