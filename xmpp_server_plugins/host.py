@@ -50,7 +50,7 @@ async def run(cfg: config_mod.Config) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     for comp in components:
-        comp.connect("127.0.0.1", cfg.ports.component)
+        comp.connect("127.0.0.1", cfg.component_port(comp.boundjid.bare))
     beat = asyncio.create_task(heartbeat(cfg, components))
     await stop.wait()
     beat.cancel()

@@ -34,15 +34,18 @@ class Ejabberd:
     def _values(self) -> dict[str, object]:
         cfg = self.cfg
         pg = psycopg.conninfo.conninfo_to_dict(cfg.app_dsn)
-        hosts = "\n".join(f'      "{d}":\n        password: "{cfg.component_secret}"'
-                          for d in cfg.component_domains)
+        listeners = "\n".join(
+            f'  -\n    port: {cfg.component_port(d)}\n    ip: "127.0.0.1"\n'
+            f'    module: ejabberd_service\n    backlog: 100\n    hosts:\n'
+            f'      "{d}":\n        password: "{cfg.component_secret}"'
+            for d in cfg.component_domains)
         return {
             "domain": cfg.domain, "conference_domain": cfg.conference_domain,
             "certfile": self.certfile, "cafile": self.cafile,
-            "component_hosts": hosts,
+            "component_listeners": listeners,
             "db_host": pg["host"], "db_port": pg["port"], "db_name": pg["dbname"],
             "db_user": pg["user"], "db_password": pg["password"],
-            "c2s_port": cfg.ports.c2s, "component_port": cfg.ports.component,
+            "c2s_port": cfg.ports.c2s,
             "http_port": cfg.ports.http, "stun_port": cfg.ports.stun,
             "turn_min": cfg.ports.turn_min, "turn_max": cfg.ports.turn_max,
             "admin_user": cfg.admin_user, "stun_secret": cfg.stun_secret,

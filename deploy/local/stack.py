@@ -149,7 +149,8 @@ class Stack:
         if not self.registry.pid("ejabberd"):
             wanted += [("ejabberd c2s", cfg.ports.c2s, socket.SOCK_STREAM),
                        ("ejabberd http api", cfg.ports.http, socket.SOCK_STREAM),
-                       ("ejabberd component listener", cfg.ports.component, socket.SOCK_STREAM),
+                       *((f"ejabberd listener for {d}", cfg.component_port(d), socket.SOCK_STREAM)
+                         for d in cfg.component_domains),
                        ("ejabberd stun/turn", cfg.ports.stun, socket.SOCK_DGRAM)]
         if not self.registry.pid("epmd"):
             wanted.append(("epmd", cfg.ports.epmd, socket.SOCK_STREAM))
