@@ -41,7 +41,7 @@ class DlpScan:
             self.found.add(self.names[int(match.lastgroup[1:])])
 
     def feed(self, data: bytes) -> None:
-        if self.enabled is None:
+        if self.enabled is None and data:
             self.enabled = is_text(magic.from_buffer(data[:65536], mime=True))
         if self.enabled:
             self.windows.feed(data)

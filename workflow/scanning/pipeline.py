@@ -13,6 +13,9 @@ from workflow.scanning.filetype import FileTypeCheck
 from workflow.scanning.policy import Policy
 from workflow.scanning.yara import YaraScan
 
+#: part of the verdict cache key: bump when a change here can change a verdict
+ENGINE_VERSION = 2
+
 
 @dataclass
 class Verdict:

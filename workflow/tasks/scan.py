@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 from gost import InvalidTag
 from workflow.scanning import clamd, envelope
 from workflow.scanning import policy as policy_mod
-from workflow.scanning.pipeline import Verdict, hash_only, scan
+from workflow.scanning.pipeline import ENGINE_VERSION, Verdict, hash_only, scan
 from xmpp_server_plugins import audit
 from xmpp_server_plugins import config as config_mod
 from xmpp_server_plugins.ejabberd_api import EjabberdApi, EjabberdApiError
@@ -79,7 +79,7 @@ def _plaintext(cfg: config_mod.Config, file_id: str, row: tuple) -> Iterator[byt
 
 def _scan(cfg: config_mod.Config, db: psycopg.Connection, file_id: str, row: tuple) -> Verdict:
     policy = policy_mod.load(cfg.state_dir)
-    fingerprint = policy.fingerprint(clamd.command(policy.clamd, "VERSION"))
+    fingerprint = policy.fingerprint(f"{ENGINE_VERSION} {clamd.command(policy.clamd, 'VERSION')}")
     started = time.monotonic()
     try:
         verdict = _cached(cfg, db, file_id, row, fingerprint)
