@@ -29,4 +29,7 @@ def list_sessions(api: EjabberdApi, domain: str) -> list[Session]:
 
 def kick(api: EjabberdApi, login: str, domain: str) -> int:
     """End every session of ``login@domain``; returns how many were ended."""
-    return int(api.call("kick_user", user=login, host=domain) or 0)
+    answer = api.call("kick_user", user=login, host=domain)
+    if isinstance(answer, dict):  # 23.01 wraps the count: {"num_resources": n}
+        answer = next((v for v in answer.values() if isinstance(v, int)), 0)
+    return int(answer or 0)
