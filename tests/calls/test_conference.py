@@ -45,7 +45,7 @@ async def test_four_way_conference_late_joiner_and_leave(devices, stack):
     target = f"{stack.demo_room}@conference-sfu.{stack.domain}"
     joined = [await _join(devices, target, *p) for p in PEOPLE[:3]]
     probes = [_slot_probes(s) for _, s in joined]
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(2.0)
 
     late_jid, late = await _join(devices, target, *PEOPLE[3])
     connected_at = time.monotonic()

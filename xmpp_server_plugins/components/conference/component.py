@@ -59,6 +59,7 @@ class ConferenceComponent(Component):
         pin_host_addresses(os.environ.get("OPLOT_SFU_HOST_ADDRESSES", ""))
         self.conferences: dict[str, Conference] = {}
         self.by_sid: dict[str, Participant] = {}
+        self.tasks: set[asyncio.Task] = set()
         self.config = CallConfig(setup_timeout=15.0)
         self.register_handler(CoroutineCallback("oplot-sfu-jingle", _JingleSet(None),
                                                 self._on_jingle))
@@ -102,6 +103,12 @@ class ConferenceComponent(Component):
                                 local=room, on_end=self._ended)
         participant = Participant(peer, session)
         self.by_sid[sid] = participant
+        self.tasks.add(task := asyncio.ensure_future(self._setup(conference, participant, jingle)))
+        task.add_done_callback(self.tasks.discard)
+
+    async def _setup(self, conference: Conference, participant: Participant, jingle) -> None:
+        """Runs apart from the stanza handler, which must keep reading (our own IQ results)."""
+        session, peer, room = participant.session, participant.jid, conference.jid
         try:
             await session.run_setup(session.accept(jingle, participant.shape))
         except CallFailed as exc:
