@@ -31,7 +31,13 @@ def start_private(cfg: Config, registry: Registry) -> None:
     base = cfg.state_dir / "rabbitmq"
     port = urlsplit(cfg.rabbitmq_url).port or 5672
     base.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, HOME=str(base), RABBITMQ_NODENAME="oplot-rabbit@localhost",
+    # own config and env files: the system ones (if any) would pin the node name and port
+    (base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{port}\n"
+                                        "loopback_users.guest = true\n")
+    (base / "rabbitmq-env.conf").write_text("")
+    env = dict(os.environ, HOME=str(base), RABBITMQ_CONFIG_FILE=str(base / "rabbitmq.conf"),
+               RABBITMQ_CONF_ENV_FILE=str(base / "rabbitmq-env.conf"),
+               RABBITMQ_NODENAME="oplot-rabbit@localhost",
                RABBITMQ_NODE_IP_ADDRESS="127.0.0.1", RABBITMQ_NODE_PORT=str(port),
                RABBITMQ_MNESIA_BASE=str(base / "mnesia"), RABBITMQ_LOG_BASE=str(base / "log"),
                RABBITMQ_DIST_PORT=str(port + 20000), ERL_EPMD_PORT=str(cfg.ports.epmd),
