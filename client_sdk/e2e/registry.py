@@ -97,7 +97,7 @@ REGISTRY: tuple[BackendSpec, ...] = (
         serialize_bundle=_gost_serialize_bundle, parse_bundle=_gost_parse_bundle,
         serialize_message=wire.serialize_message,
         parse_message=_sync_parser(wire.parse_message),
-        pack=envelope.pack, unpack=envelope.unpack),
+        pack=envelope.pack_compact, unpack=envelope.unpack_compact),
     BackendSpec(
         namespace=oldmemo.oldmemo.NAMESPACE, identity=STANDARD,
         devices_node=f"{oldmemo.oldmemo.NAMESPACE}.devicelist", devices_item="current",

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from doubleratchet import Header
 
+from client_sdk.e2e import envelope
 from client_sdk.e2e.backends.gost import primitives as p
 from client_sdk.e2e.backends.gost import ratchet, twin, x3dh
-from client_sdk.e2e.backends.gost.backend import PAYLOAD_AD, payload_keys
+from client_sdk.e2e.backends.gost.backend import payload_keys
 from gost import PrivateKey
 from gost.streebog import streebog256
 
@@ -43,8 +44,9 @@ def compute() -> dict:
     header = ratchet.encode_header(Header(pub["ek_a"], 3, 7))
     payload_key = streebog256(b"oplot vector payload key").digest()
     mgm_key, commit = payload_keys(payload_key)
-    plaintext = b"<envelope xmlns='urn:xmpp:sce:1'/>"
-    wrapped = p.mgm_seal(message_key, payload_key + commit, ad + header)
+    plaintext = envelope.pack_compact(envelope.Envelope("Привет, Bob", "", "bob@example.org"))
+    header_ad = ratchet.GostDoubleRatchet._build_associated_data(ad, Header(pub["ek_a"], 3, 7))
+    wrapped = p.mgm_seal(message_key, payload_key + commit, header_ad)
     twin_msg = twin.message("alice@example.org", 1234, 5678, bytes(range(32)))
     return {
         "curve": "id-tc26-gost-3410-12-256-paramSetA",
@@ -62,11 +64,11 @@ def compute() -> dict:
         "kdf_omac": {"key": chain_key.hex(), "label": "oplot-msg", "length": 64,
                      "output": p.kdf_omac(chain_key, b"oplot-msg", 64).hex()},
         "payload": {"key": payload_key.hex(), "mgm_key": mgm_key.hex(), "commit": commit.hex(),
-                    "associated_data": PAYLOAD_AD.hex(), "plaintext": plaintext.hex(),
-                    "ciphertext_tag": p.mgm_seal(mgm_key, plaintext, PAYLOAD_AD).hex()},
+                    "plaintext": plaintext.hex(),
+                    "ciphertext_tag": p.mgm_seal(mgm_key, plaintext, b"").hex()},
         "ratchet_message": {"message_key": message_key.hex(), "header": header.hex(),
                             "key_material": (payload_key + commit).hex(),
-                            "associated_data": (ad + header).hex(),
+                            "associated_data": header_ad.hex(),
                             "ciphertext_tag": wrapped.hex(),
                             "key_element": (header + wrapped).hex()},
         "twin_pointer_message": twin_msg.hex(),

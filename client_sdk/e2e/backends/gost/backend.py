@@ -30,7 +30,6 @@ from client_sdk.e2e.backends.gost.x3dh import PeerBundle, State, agree_active, a
 from client_sdk.e2e.errors import KeyExchangeError
 
 PAYLOAD_LABEL = b"oplot-msg"
-PAYLOAD_AD = b"urn:oplot:omemo:gost:0 payload"
 
 __all__ = ["NAMESPACE", "GostBackend", "payload_keys"]
 
@@ -151,7 +150,7 @@ class GostBackend(Backend):
     async def encrypt_plaintext(self, plaintext: bytes) -> tuple[GostContent, GostKeyMaterial]:
         key = secrets.token_bytes(32)
         mgm_key, commit = payload_keys(key)
-        ciphertext = p.mgm_seal(mgm_key, plaintext, PAYLOAD_AD)
+        ciphertext = p.mgm_seal(mgm_key, plaintext, b"")
         return GostContent(commit, ciphertext), GostKeyMaterial(key, commit)
 
     async def encrypt_empty(self) -> tuple[GostContent, GostKeyMaterial]:
@@ -175,7 +174,7 @@ class GostBackend(Backend):
             raise DecryptionFailed("key commitment mismatch: payload and key do not belong "
                                    "together")
         try:
-            return p.mgm_open(mgm_key, content.ciphertext, PAYLOAD_AD)
+            return p.mgm_open(mgm_key, content.ciphertext, b"")
         except p.InvalidTag:
             raise DecryptionFailed("payload authentication failed (tampered?)") from None
 
