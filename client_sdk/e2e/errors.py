@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from client_sdk.errors import OplotError
 
-class E2EError(Exception):
+
+class E2EError(OplotError):
     """Base of every end-to-end encryption error."""
 
 
