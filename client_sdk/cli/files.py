@@ -38,8 +38,8 @@ def _bar(args: argparse.Namespace, what: str) -> Iterator[Callable[[int, int], N
 
 
 async def _send_file(args: argparse.Namespace, client, out) -> int:
+    files = Files(client)  # before connecting: history sync passes through its hook
     async with client:
-        files = Files(client)
         groupchat = args.room or JID(args.to).domain == client.rooms.domain
         to = client.rooms.jid(args.to) if groupchat else args.to
         if groupchat and not client.rooms.is_joined(to):
@@ -53,8 +53,8 @@ async def _send_file(args: argparse.Namespace, client, out) -> int:
 
 
 async def _files(args: argparse.Namespace, client, out) -> int:
+    files = Files(client)
     async with client:
-        files = Files(client)
         with contextlib.suppress(TimeoutError):
             await client.history.synced(timeout=args.wait)
     offers = sorted(files.offers(), key=lambda o: o.name)
@@ -69,8 +69,8 @@ async def _files(args: argparse.Namespace, client, out) -> int:
 
 
 async def _get(args: argparse.Namespace, client, out) -> int:
+    files = Files(client)
     async with client:
-        files = Files(client)
         with contextlib.suppress(TimeoutError):
             await client.history.synced(timeout=10)
         offer = files.offer(args.ref)

@@ -113,7 +113,7 @@ def parse(root: ET.Element, sender: str, peer: str, msg_id: str) -> FileOffer:
         size = int(_text(meta, f"{{{NS_META}}}size") or -1)
     except ValueError:
         raise BadOffer("file size is not an integer") from None
-    return FileOffer(root.get("id") or msg_id, sender, peer, _safe_name(name),
+    return FileOffer(root.get("id") or msg_id, sender, peer, safe_name(name),
                      _text(meta, f"{{{NS_META}}}media-type") or "application/octet-stream",
                      size, digest, url, cipher, key)
 
@@ -125,7 +125,7 @@ def parse_aesgcm(body: str, sender: str, peer: str, msg_id: str) -> FileOffer | 
         return None
     fragment = bytes.fromhex(match.group(2))
     url = f"https://{match.group(1)}"
-    return FileOffer(msg_id, sender, peer, _safe_name(unquote(url.rsplit("/", 1)[-1])),
+    return FileOffer(msg_id, sender, peer, safe_name(unquote(url.rsplit("/", 1)[-1])),
                      "application/octet-stream", -1, "", url, CIPHER_AESGCM,
                      base64.b64encode(fragment[12:] + fragment[:12]).decode())
 
@@ -140,7 +140,7 @@ def _b64(text: str, length: int) -> bytes:
     return raw
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
     """A name safe to create in a download directory, whatever the sender wrote."""
     name = re.sub(r"[\x00-\x1f\x7f/\\]", "_", name).strip().lstrip(".") or "file"
     return name.encode()[:MAX_NAME].decode(errors="ignore")

@@ -60,14 +60,15 @@ class Files:
         digest = upload.plaintext_sha256(path)
         material = crypto.new_material(cipher)
         envelope = upload.envelope_for(service, material, cipher, digest)
+        name = sfs.safe_name(path.name)  # control characters cannot even travel in XML
         put_url, get_url = await upload.request_slot(
-            self.client.xmpp, service, path.name, crypto.sealed_size(cipher, size),
+            self.client.xmpp, service, name, crypto.sealed_size(cipher, size),
             "application/octet-stream", envelope)
         async with upload.http_session(self.client.account.ca_file) as session:
             await upload.put(session, put_url, path, cipher, crypto.sealer(cipher, material),
                              progress)
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        offer = FileOffer(uuid.uuid4().hex, self.client.jid, JID(to).bare, path.name, media,
+        offer = FileOffer(uuid.uuid4().hex, self.client.jid, JID(to).bare, name, media,
                           size, digest, get_url, cipher, base64.b64encode(material).decode())
         self._deliver(to, offer, "groupchat" if groupchat else "chat")
         return offer

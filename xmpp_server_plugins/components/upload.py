@@ -61,7 +61,7 @@ class UploadComponent(Component):
         keys.ensure(cfg.state_dir)
         self.scanner_key = keys.scanner_public(cfg.state_dir)
         self.scanner_id = keys.fingerprint(self.scanner_key)
-        self.pool = AsyncConnectionPool(cfg.app_dsn, min_size=1, max_size=8, open=False)
+        self.pool = AsyncConnectionPool(cfg.app_dsn, min_size=1, max_size=4, open=False)
         self.records = Records(self.pool)
         self.celery = Celery("oplot-files", broker=cfg.rabbitmq_url)
         self.signer = Signer(keys.slot_key(cfg.state_dir), self.opts.public_url)

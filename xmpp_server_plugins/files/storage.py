@@ -46,6 +46,9 @@ class Storage:
     def open(self, file_id: str, key: bytes, size: int) -> Reader:
         return Reader(self.path(file_id), key, size)
 
+    def exists(self, file_id: str) -> bool:
+        return self.path(file_id).exists()
+
     def quarantine(self, file_id: str) -> None:
         """Move a blocked file aside (still encrypted) for the security team; idempotent."""
         source = self.path(file_id)
