@@ -204,8 +204,11 @@ class Chat:
             log.exception("dropped malformed message from %s", msg["from"])
 
     def _dispatch(self, msg: Message) -> None:
-        if msg.xml.find(NS_MAM) is not None:
-            return  # archive results belong to the history query that asked for them
+        result = msg.xml.find(NS_MAM)
+        if result is not None:
+            if not self.client.history.expects(result.get("queryid", "")):
+                raise Dropped("archive result that answers no query of ours")
+            return  # the history query that asked for it collects it
         carbon = self._carbon(msg)
         if carbon is not None:
             msg = carbon

@@ -13,6 +13,7 @@ import logging
 import random
 import ssl
 from collections.abc import AsyncIterator, Awaitable
+from contextlib import suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -164,15 +165,15 @@ class Client:
     def _abort(self) -> None:
         self._closing = True
         self.xmpp.cancel_connection_attempt()
-        self.xmpp.abort()
+        with suppress(AttributeError):  # slixmpp trips over an SSL transport already closed
+            self.xmpp.abort()
 
     def _fail(self, exc: ConnectError) -> None:
         if self._login is not None and not self._login.done():
             self._login.set_exception(exc)
         else:
             log.error("%s; not reconnecting", exc)
-            self._closing = True
-            self.xmpp.abort()
+            self._abort()
             self.emit(Disconnected(str(exc)))
 
     def _on_connection_failed(self, error: object) -> None:

@@ -72,6 +72,7 @@ class History:
         self._held: dict[str, list[tuple[Message, str]]] = {}
         self._done: dict[str, asyncio.Event] = {}
         self._running: dict[str, asyncio.Task] = {}
+        self._queries: set[str] = set()
 
     def syncing(self, archive: str) -> bool:
         return archive in self._held
@@ -89,6 +90,10 @@ class History:
     def defer(self, archive: str, msg: Message, stanza_id: str) -> None:
         self._held[archive].append((msg, stanza_id))
 
+    def expects(self, query_id: str) -> bool:
+        """Whether an archive result with this query id answers a query of ours."""
+        return query_id in self._queries
+
     def live(self, archive: str, msg: Message, stanza_id: str) -> None:
         """A live message of a synced archive: its archive id becomes the pointer."""
         self._feed(archive, [Entry(stanza_id, msg, False)])
@@ -102,10 +107,11 @@ class History:
         """Fetch what ``archive`` has after our pointer; return how many messages were new.
 
         A newer catch-up of the same archive (after a reconnect) supersedes this one."""
+        me = asyncio.current_task()
         previous = self._running.get(archive)
-        if previous is not None and not previous.done():
+        if previous is not None and previous is not me and not previous.done():
             previous.cancel()
-        me = self._running[archive] = asyncio.current_task()
+        self._running[archive] = me
         self.begin(archive)
         count, tail, complete = 0, [], False
         try:
@@ -209,9 +215,11 @@ class History:
         for key, value in rsm.items():
             iq["mam"]["rsm"][key] = str(value)
         xmpp.register_handler(handler)
+        self._queries.add(query_id)
         try:
             answer = await self.client.request(iq.send(timeout=60), f"history of {archive}")
         finally:
+            self._queries.discard(query_id)
             xmpp.remove_handler(f"mam-{query_id}")
         fin = answer.xml.find(f"{{{NS}}}fin")
         if fin is None:

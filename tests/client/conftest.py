@@ -21,8 +21,10 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture(autouse=True)
 def client_home(tmp_path, monkeypatch):
-    """Each test gets its own accounts file and stores."""
+    """Each test gets its own accounts file and stores (and a key store passphrase, for
+    commands that open the end-to-end key store)."""
     monkeypatch.setenv("OPLOT_CLIENT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("OPLOT_KEYSTORE_PASSPHRASE", "client-tests")
     return tmp_path / "home"
 
 
