@@ -24,6 +24,7 @@ test: bootstrap
 bench: bootstrap
 	@$(BIN)/python benchmarks/messaging.py
 	@OPENSSL_CONF= $(BIN)/python benchmarks/gost_bench.py
+	@$(BIN)/python benchmarks/files.py
 
 lint: bootstrap
 	@$(BIN)/ruff check .
