@@ -33,11 +33,12 @@ def group_opts(label: str, displayed: list[str]) -> str:
             f"{{displayed_groups,[{shown}]}}]")
 
 
-def publish(conn: psycopg.Connection, domain: str) -> None:
-    """Rewrite the domain's directory-managed shared roster groups and users' vCards."""
+def publish(conn: psycopg.Connection, domain: str, logins: list[str] | None = None) -> None:
+    """Rewrite the domain's directory-managed shared roster groups, and the vCards of
+    ``logins`` (all users when None: after a unit change, or a batch import)."""
     with conn.transaction():
         _publish_groups(conn, domain)
-        _publish_vcards(conn, domain)
+        _publish_vcards(conn, domain, logins)
 
 
 def _publish_groups(conn: psycopg.Connection, domain: str) -> None:
@@ -49,13 +50,18 @@ def _publish_groups(conn: psycopg.Connection, domain: str) -> None:
         conn.execute("DELETE FROM sr_group WHERE server_host = %s AND name LIKE %s",
                      (domain, pattern))
     by_id = {u.id: u for u in tree}
+    rows = []
     for unit in tree:
-        chain = [by_id[a].slug for a in units.ancestors(conn, unit.id)]
+        chain, parent = [], unit.parent_id
+        while parent is not None:  # walk up to the root: the chain of command
+            chain.append(by_id[parent].slug)
+            parent = by_id[parent].parent_id
         displayed = [UNIT_PREFIX + unit.slug, *(HEAD_PREFIX + s for s in chain)]
-        conn.execute("INSERT INTO sr_group (name, server_host, opts) VALUES (%s, %s, %s)",
-                     (UNIT_PREFIX + unit.slug, domain, group_opts(unit.path, displayed)))
-        conn.execute("INSERT INTO sr_group (name, server_host, opts) VALUES (%s, %s, %s)",
-                     (HEAD_PREFIX + unit.slug, domain, group_opts(f"{unit.path} (head)", [])))
+        rows += [(UNIT_PREFIX + unit.slug, domain, group_opts(unit.path, displayed)),
+                 (HEAD_PREFIX + unit.slug, domain, group_opts(f"{unit.path} (head)", []))]
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO sr_group (name, server_host, opts) VALUES (%s, %s, %s)",
+                        rows)
     conn.execute("""
         INSERT INTO sr_user (jid, server_host, grp)
         SELECT u.login || '@' || u.domain, u.domain, %s || ou.slug
@@ -79,14 +85,19 @@ def vcard_xml(display_name: str, login: str, org: str, unit_path: str, position:
             f"{org_xml}{el('TITLE', position)}{email_xml}</vCard>")
 
 
-def _publish_vcards(conn: psycopg.Connection, domain: str) -> None:
+def _publish_vcards(conn: psycopg.Connection, domain: str, logins: list[str] | None) -> None:
     paths = {u.id: u.path for u in units.all_units(conn, domain)}
-    rows = conn.execute("SELECT login, display_name, unit_id, position, email FROM oplot.users "
-                        "WHERE domain = %s", (domain,)).fetchall()
-    for login, display_name, unit_id, position, email in rows:
+    query = ("SELECT login, display_name, unit_id, position, email FROM oplot.users "
+             "WHERE domain = %s")
+    found = (conn.execute(query, (domain,)) if logins is None else
+             conn.execute(query + " AND login = ANY(%s)", (domain, logins))).fetchall()
+    cards = []
+    for login, display_name, unit_id, position, email in found:
         path = paths.get(unit_id, "")
-        card = vcard_xml(display_name, login, path.split(" / ")[0], path, position, email)
-        conn.execute("INSERT INTO vcard (username, server_host, vcard) VALUES (%s, %s, %s) "
-                     "ON CONFLICT (server_host, username) DO UPDATE SET vcard = EXCLUDED.vcard "
-                     "WHERE vcard.vcard IS DISTINCT FROM EXCLUDED.vcard",
-                     (login, domain, card))
+        cards.append((login, domain, vcard_xml(display_name, login, path.split(" / ")[0], path,
+                                               position, email)))
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO vcard (username, server_host, vcard) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (server_host, username) DO UPDATE SET vcard = "
+                        "EXCLUDED.vcard WHERE vcard.vcard IS DISTINCT FROM EXCLUDED.vcard",
+                        cards)

@@ -114,7 +114,7 @@ def create_user(db: Db, login: str, password: str | None = None, *, domain: str 
         audit.append(conn, event, actor, f"{login}@{domain}", unit=unit, source=source,
                      roles=values["roles"])
         if publish:
-            roster.publish(conn, domain)
+            roster.publish(conn, domain, [login])
         return get_user(conn, login, domain)
 
 
@@ -145,11 +145,12 @@ def update_user(db: Db, login: str, *, domain: str | None = None, actor: str = "
                          (value, user.id))
         if changes:
             event = "user.moved" if set(changes) == {"unit_id"} else "user.updated"
-            audit.append(conn, event, actor, user.jid,
-                         **{("unit" if k == "unit_id" else k): (unit if k == "unit_id" else v)
-                            for k, v in changes.items()})
+            detail = {k: v for k, v in changes.items() if k != "unit_id"}
+            if "unit_id" in changes:
+                detail["unit"] = unit
+            audit.append(conn, event, actor, user.jid, **detail)
             if publish:
-                roster.publish(conn, domain)
+                roster.publish(conn, domain, [login])
         return get_user(conn, login, domain)
 
 
@@ -190,5 +191,5 @@ def set_state(db: Db, login: str, state: str, *, domain: str | None = None,
         audit.append(conn, "user.disabled" if state == "disabled" else "user.enabled", actor,
                      user.jid, reason=reason)
         if publish:
-            roster.publish(conn, domain)
+            roster.publish(conn, domain, [login])
         return get_user(conn, login, domain)

@@ -142,7 +142,7 @@ class Service:
                                 (req.server, req.user)).rowcount
             if gone:
                 audit.append(conn, "user.removed", ACTOR, f"{req.user}@{req.server}")
-                roster.publish(conn, req.server)
+                roster.publish(conn, req.server, [])
         return bool(gone)
 
     def removeuser3(self, conn: psycopg.Connection, req: Request) -> bool:
