@@ -254,7 +254,9 @@ def pk_rows() -> list[dict]:
     return [
         {"name": r["name"], "unit": "ops/s", "ours": r.get("ours_ops"),
          "engine": r.get("engine_ops"), "gostcrypto": r.get("gostcrypto_ops"),
-         "vs_engine": r.get("ours_vs_engine"), "target": "-", "ok": None}
+         "vs_engine": r.get("ours_vs_engine"),
+         "target": f">= {r['target_ops']:,} ops/s" if r.get("target_ops") else "-",
+         "ok": (r["ours_ops"] or 0) >= r["target_ops"] if r.get("target_ops") else None}
         for r in gost_bench_pk.run()
     ]
 

@@ -60,3 +60,35 @@ def test_validation_names_the_problem():
     mixed = curve.add(curve.generator, order2)
     with pytest.raises(ValueError, match="prime-order subgroup"):
         curve.validate(mixed)
+
+
+def _order4_point(curve):
+    """A point of order 4: Montgomery u = 1, i.e. Weierstrass x = t + s."""
+    group, p = curve.group, curve.p
+    x = (group.t + group.s) % p
+    rhs = (x**3 + curve.params.a * x + curve.params.b) % p
+    y = pow(rhs, (p + 1) // 4, p)
+    assert y * y % p == rhs
+    return (x, y)
+
+
+@pytest.mark.parametrize("curve", [TC26_256_A, TC26_512_C], ids=lambda c: c.name)
+def test_fast_subgroup_test_matches_q_times_p(curve):
+    """The two-power square test agrees with q·P = O on every coset of the 4-torsion."""
+    from gost.curves import _Group
+
+    group = curve.group
+    assert group._quartic is not None  # the fast test applies to both TC26 Edwards sets
+    t4 = _order4_point(curve)
+    assert curve.mul(2, t4) == (group.t, 0) and curve.mul(4, t4) is None
+    torsion = [None, t4, (group.t, 0), curve.mul(3, t4)]
+    for k in (1, 2, 3, curve.q - 1, 0x1234567 * 0xFEDCBA987654321 % curve.q, curve.q // 3):
+        base = curve.mul_base(k)
+        for j, tor in enumerate(torsion):
+            point = curve.add(base, tor)
+            expected = None if j == 0 else "point is not in the prime-order subgroup"
+            assert group.subgroup_problem(point) == expected
+            assert _Group.subgroup_problem(group, point) == expected
+    for tor in torsion[1:]:
+        assert "small order" in group.subgroup_problem(tor)
+        assert "small order" in _Group.subgroup_problem(group, tor)
