@@ -24,7 +24,7 @@ from client_sdk.e2e import manager, policy, registry, trust
 from client_sdk.e2e.backends.gost.backend import GostBackend
 from client_sdk.e2e.envelope import Envelope
 from client_sdk.e2e.errors import DecryptError, NoRecipientDevices, WireError
-from client_sdk.e2e.events import DeviceUnreachable
+from client_sdk.e2e.events import DeviceListChanged, DeviceUnreachable
 from client_sdk.e2e.keystore import Scoped
 from client_sdk.events import Event
 
@@ -107,12 +107,19 @@ class Engine:
     # -- devices ----------------------------------------------------------------------------
 
     async def refresh(self, jid: str) -> None:
-        """Fetch a peer's device lists now (PEP notifications may not have reached us)."""
-        for sm in self.managers.values():
+        """Fetch a peer's device lists now (PEP notifications may not have reached us) and
+        tell the user what changed (not on first sight of a contact)."""
+        for kind, sm in self.managers.items():
+            before = {d.device_id for d in await sm.get_device_information(jid)}
             try:
                 await sm.refresh_device_lists(jid)
             except SessionManagerException as exc:
                 log.warning("device list refresh for %s: %s", jid, exc)
+            after = {d.device_id for d in await sm.get_device_information(jid)}
+            if before and before != after:
+                namespace = registry.identities()[kind][0].namespace
+                self.ctx.emit(DeviceListChanged(jid, namespace, tuple(sorted(after - before)),
+                                                tuple(sorted(before - after))))
         self._refreshed.add(jid)
 
     async def devices(self, jid: str) -> list[Device]:

@@ -129,13 +129,20 @@ def _factory(ctx: Context) -> type[SessionManager]:
 
         async def _make_trust_decision(self, undecided: frozenset[DeviceInformation],
                                        identifier: str | None) -> None:
+            """BTBV; a device left undecided is skipped for this message (not an error for
+            the whole send) and the user is asked through a TrustNeeded event."""
+            waiting = set()
             for device in undecided:
                 known = await self.get_device_information(device.bare_jid)
                 decision = trust.blind_decision(device, known)
-                await self.set_trust(device.bare_jid, device.identity_key, decision)
                 if decision == trust.UNDECIDED:
+                    waiting.add((device.bare_jid, device.device_id))
                     ctx.emit(TrustNeeded(device.bare_jid, device.device_id,
                                          trust.grouped_hex(device.identity_key)))
+                else:
+                    await self.set_trust(device.bare_jid, device.identity_key, decision)
+            if waiting:
+                EXCLUDED.set(EXCLUDED.get() | waiting)  # same task: seen by the caller
 
         @staticmethod
         async def _send_message(message: Message, bare_jid: str) -> None:

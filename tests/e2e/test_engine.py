@@ -226,3 +226,35 @@ def test_fingerprints_and_uri():
     assert jid == A and entries == {("gost", 5): key.hex()}
     with pytest.raises(ValueError):
         trust.parse_uri("https://example.org")
+
+
+async def test_trust_btbv_verification_and_distrust(tmp_path, pair):
+    net, alice, bob = pair
+    events = []
+    alice.ctx.emit = events.append
+    bob_dev = next(d for d in await alice.devices(B) if d.kind == "gost")
+    assert bob_dev.trust == trust.BLIND
+    with pytest.raises(ValueError, match="does not match"):
+        await alice.verify_fingerprint(B, bob_dev.id, "00" * 64)
+    verified = await alice.verify_fingerprint(B, bob_dev.id, bob_dev.fingerprint)
+    assert verified.trust == trust.VERIFIED
+    bob2 = await Engine.open(B, KeyStore(tmp_path / "b2", key=b"2" * 32), net.pep(B),
+                             lambda e: None)
+    await alice.refresh(B)
+    changed = [e for e in events if type(e).__name__ == "DeviceListChanged"]
+    assert any(bob2.device_id() in e.added for e in changed), "user told about new device"
+    msg = await alice.encrypt({B}, "verified only", B)  # new device waits for a decision
+    assert (await bob.decrypt(msg, A, "")).body == "verified only"
+    with pytest.raises(DecryptError, match="not encrypted for this device"):
+        await bob2.decrypt(msg, A, "")
+    needed = [e for e in events if type(e).__name__ == "TrustNeeded"]
+    assert needed and needed[0].device == bob2.device_id()
+    await alice.set_trust(B, bob2.device_id(), trust.BLIND)
+    assert (await bob2.decrypt(await alice.encrypt({B}, "now both", B), A, "")).body \
+        == "now both"
+    await alice.set_trust(B, bob2.device_id(), trust.DISTRUSTED)
+    msg = await alice.encrypt({B}, "not for the distrusted", B)
+    with pytest.raises(DecryptError, match="not encrypted for this device"):
+        await bob2.decrypt(msg, A, "")
+    reopened = {d.id: d.trust for d in await alice.devices(B)}
+    assert reopened[bob2.device_id()] == trust.DISTRUSTED
