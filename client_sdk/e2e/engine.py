@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from omemo import DeviceInformation, SessionManager, Storage
 from omemo.session_manager import (
+    BundleDownloadFailed,
+    BundleNotFound,
     MessageNotForUs,
     NoEligibleDevices,
     SenderDistrusted,
@@ -208,6 +210,8 @@ class Engine:
         finally:
             manager.EXCLUDED.reset(token)
         for error in errors:
+            if isinstance(error.exception, BundleDownloadFailed | BundleNotFound):
+                continue  # already reported by the bundle download
             self.ctx.emit(DeviceUnreachable(error.bare_jid, error.device_id, error.namespace,
                                             f"{type(error.exception).__name__}: "
                                             f"{error.exception}"))

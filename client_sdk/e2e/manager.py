@@ -32,7 +32,7 @@ from omemo.types import DeviceList
 from client_sdk.e2e import trust
 from client_sdk.e2e.backends.gost.structures import GostBundle
 from client_sdk.e2e.errors import WireError
-from client_sdk.e2e.events import TrustNeeded
+from client_sdk.e2e.events import DeviceUnreachable, TrustNeeded
 from client_sdk.e2e.registry import BackendSpec, spec
 from client_sdk.events import Event
 
@@ -61,6 +61,13 @@ class Context:
     emit: Callable[[Event], None]
     storage: Storage
     twins: dict[tuple[str, int], int] = field(default_factory=dict)
+    reported: set[tuple[str, int, str]] = field(default_factory=set)
+
+    def unreachable(self, jid: str, device: int, namespace: str, reason: str) -> None:
+        """Tell the user once per device and namespace, not on every retry."""
+        if (jid, device, namespace) not in self.reported:
+            self.reported.add((jid, device, namespace))
+            self.emit(DeviceUnreachable(jid, device, namespace, reason))
 
     async def load_twins(self) -> None:
         stored = (await self.storage.load("/twins")).maybe(None) or []
@@ -91,14 +98,19 @@ def _factory(ctx: Context) -> type[SessionManager]:
             try:
                 element = await ctx.pep.fetch(bare_jid, entry.bundle_node(device_id),
                                               entry.bundle_item(device_id))
+                if element is None:
+                    raise BundleNotFound(f"{bare_jid}/{device_id} has no {namespace} bundle")
+                try:
+                    bundle = entry.parse_bundle(element, bare_jid, device_id)
+                except Exception as exc:
+                    raise BundleDownloadFailed(f"bad bundle: {exc}") from exc
+            except BundleNotFound as exc:
+                ctx.unreachable(bare_jid, device_id, namespace, str(exc))
+                raise
             except Exception as exc:
+                ctx.unreachable(bare_jid, device_id, namespace, f"bundle unusable: {exc}")
                 raise BundleDownloadFailed(f"{bare_jid}/{device_id}: {exc}") from exc
-            if element is None:
-                raise BundleNotFound(f"{bare_jid}/{device_id} has no {namespace} bundle")
-            try:
-                bundle = entry.parse_bundle(element, bare_jid, device_id)
-            except Exception as exc:
-                raise BundleDownloadFailed(f"{bare_jid}/{device_id}: bad bundle: {exc}") from exc
+            ctx.reported.discard((bare_jid, device_id, namespace))
             await ctx.record_twin(bundle)
             return bundle
 

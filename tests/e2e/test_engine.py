@@ -258,3 +258,18 @@ async def test_trust_btbv_verification_and_distrust(tmp_path, pair):
         await bob2.decrypt(msg, A, "")
     reopened = {d.id: d.trust for d in await alice.devices(B)}
     assert reopened[bob2.device_id()] == trust.DISTRUSTED
+
+
+async def test_missing_bundle_is_reported_and_skipped(tmp_path, pair):
+    net, alice, bob = pair
+    events = []
+    alice.ctx.emit = events.append
+    bob2 = await Engine.open(B, KeyStore(tmp_path / "b2", key=b"2" * 32), net.pep(B),
+                             lambda e: None)
+    del net.nodes[(B, wire.BUNDLES_NODE)][str(bob2.device_id())]
+    await alice.refresh(B)
+    msg = await alice.encrypt({B}, "reaches the others", B)
+    assert (await bob.decrypt(msg, A, "")).body == "reaches the others"
+    unreachable = [e for e in events if type(e).__name__ == "DeviceUnreachable"]
+    assert [(e.jid, e.device) for e in unreachable] == [(B, bob2.device_id())]
+    assert "bundle" in unreachable[0].reason.lower()
