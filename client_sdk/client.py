@@ -245,7 +245,8 @@ class Client:
             task.cancel()
         self.xmpp.cancel_connection_attempt()
         if self.xmpp.transport is not None:
-            await self.xmpp.disconnect(wait=2.0)
+            with suppress(AttributeError):  # same slixmpp SSL teardown race as in _abort
+                await self.xmpp.disconnect(wait=2.0)
 
     async def __aenter__(self) -> Client:
         await self.connect()

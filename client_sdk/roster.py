@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from client_sdk.client import Client
 
 SHOWS = {"", "away", "chat", "dnd", "xa"}
+AVAILABILITY = {"available", "unavailable", "away", "chat", "dnd", "xa"}
 NS_MUC_USER = "{http://jabber.org/protocol/muc#user}x"
 
 
@@ -38,8 +39,7 @@ class Roster:
         on("presence_subscribe", lambda p: self._request(p))
         for change in ("subscribed", "unsubscribed", "unsubscribe"):
             on(f"presence_{change}", lambda p, c=change: self._changed(p, c))
-        on("presence_available", lambda p: self._presence(p, True))
-        on("presence_unavailable", lambda p: self._presence(p, False))
+        on("presence", self._presence)
 
     @property
     def xmpp(self):
@@ -51,9 +51,12 @@ class Roster:
     def _changed(self, pres: Presence, change: str) -> None:
         self.client.emit(SubscriptionChanged(pres["from"].bare, change))
 
-    def _presence(self, pres: Presence, available: bool) -> None:
-        if pres.xml.find(NS_MUC_USER) is not None:
-            return  # room occupants are the rooms module's business
+    def _presence(self, pres: Presence) -> None:
+        """Availability changes only (slixmpp's type is the show value when available)."""
+        kind = pres["type"]
+        if kind not in AVAILABILITY or pres.xml.find(NS_MUC_USER) is not None:
+            return  # subscriptions, errors, and room occupants (the rooms module's business)
+        available = kind != "unavailable"
         show = pres["show"] if pres["show"] in SHOWS else ""
         self.client.emit(PresenceChanged(str(pres["from"]), available, show,
                                          pres["status"][:1024]))
