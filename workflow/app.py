@@ -8,7 +8,8 @@ from celery import Celery
 from xmpp_server_plugins import config as config_mod
 
 #: every module holding tasks; a new task module is one more line here
-TASK_MODULES = ["workflow.tasks.health", "workflow.tasks.scan", "workflow.tasks.ldap_sync"]
+TASK_MODULES = ["workflow.tasks.health", "workflow.tasks.scan", "workflow.tasks.ldap_sync",
+                "workflow.tasks.documents"]
 
 
 def make_app(cfg: config_mod.Config | None = None) -> Celery:
@@ -27,9 +28,12 @@ def make_app(cfg: config_mod.Config | None = None) -> Celery:
         task_default_queue=f"oplot.{cfg.database}",
         oplot_config_path=str(cfg.path),
     )
-    if cfg.ldap.url:  # run by the worker's embedded beat (-B), see deploy/local/stack.py
-        app.conf.beat_schedule = {"ldap-sync": {"task": "oplot.directory.ldap_sync",
-                                                "schedule": cfg.ldap.sync_minutes * 60}}
+    # run by the stack's beat service, see deploy/local/stack.py
+    app.conf.beat_schedule = {"workflow-sweep": {"task": "oplot.workflow.sweep",
+                                                 "schedule": cfg.workflow.sweep_seconds}}
+    if cfg.ldap.url:
+        app.conf.beat_schedule["ldap-sync"] = {"task": "oplot.directory.ldap_sync",
+                                               "schedule": cfg.ldap.sync_minutes * 60}
     return app
 
 

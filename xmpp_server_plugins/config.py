@@ -84,6 +84,16 @@ class UploadSettings:
     public_url: str = ""
 
 
+@dataclass(frozen=True)
+class WorkflowSettings:
+    """Document workflow timing (seconds): a task's deadline when its route step names none,
+    how often a pending task's assignee is reminded, how often beat sweeps for both."""
+
+    deadline_seconds: int = 2 * 24 * 3600
+    reminder_seconds: int = 4 * 3600
+    sweep_seconds: int = 10
+
+
 DEFAULT_LDAP_MAPPING = {"login": "uid", "display_name": "cn", "position": "title",
                         "email": "mail"}
 
@@ -111,6 +121,7 @@ class Config:
     auth: AuthSettings = field(default_factory=AuthSettings)
     ldap: LdapSettings = field(default_factory=LdapSettings)
     upload: UploadSettings = field(default_factory=UploadSettings)
+    workflow: WorkflowSettings = field(default_factory=WorkflowSettings)
 
     @property
     def state_dir(self) -> Path:
@@ -124,7 +135,7 @@ class Config:
     def component_domains(self) -> list[str]:
         """Domains served by our XEP-0114 components (one per component)."""
         return [f"directory.{self.domain}", f"upload.{self.domain}",
-                f"conference-sfu.{self.domain}"]
+                f"conference-sfu.{self.domain}", f"workflow.{self.domain}"]
 
     def component_port(self, domain: str) -> int:
         """Each component domain has its own listener (ports.component, +1, ...): ejabberd
@@ -311,6 +322,10 @@ class _Reader:
                                 or f"https://localhost:{values['http_port']}")
         return UploadSettings(**values)
 
+    def workflow(self) -> WorkflowSettings:
+        return WorkflowSettings(**{key: self.positive(f"workflow.{key}", default)
+                                   for key, default in vars(WorkflowSettings()).items()})
+
     def domain(self) -> str:
         value = self.get("server.domain", str).lower()
         labels = value.split(".")
@@ -346,6 +361,7 @@ class _Reader:
             auth=self.auth(),
             ldap=self.ldap(),
             upload=self.upload(ports),
+            workflow=self.workflow(),
         )
 
 

@@ -18,6 +18,7 @@ from rich.table import Table
 from client_sdk import accounts
 from client_sdk.accounts import Account, AccountError
 from client_sdk.cli import calls as calls_cli
+from client_sdk.cli import documents as documents_cli
 from client_sdk.cli import e2e as e2e_cli
 from client_sdk.cli import files as files_cli
 from client_sdk.client import Client, store_path
@@ -407,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text")
     files_cli.register(cmd, _client, _out)
     calls_cli.register(cmd, _client, _out)
+    documents_cli.register(sub, cmd, _client, _out)
     e2e_cli.register(sub, cmd, _client, _out)
     acc = sub.add_parser("account", help="manage accounts").add_subparsers(dest="action",
                                                                           required=True)

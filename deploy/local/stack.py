@@ -29,7 +29,8 @@ from xmpp_server_plugins.config import Config
 from xmpp_server_plugins.files import keys as file_keys
 
 #: start order; ``down`` goes in reverse
-SERVICES = ("postgres", "rabbitmq", "epmd", "ejabberd", "clamd", "components", "worker")
+SERVICES = ("postgres", "rabbitmq", "epmd", "ejabberd", "clamd", "components", "worker",
+            "beat")
 HEARTBEAT_FRESH_SECONDS = 30
 
 
@@ -84,7 +85,7 @@ class Stack:
         return cfg
 
     def _all_running(self) -> bool:
-        core = ("epmd", "ejabberd", "clamd", "components", "worker")
+        core = ("epmd", "ejabberd", "clamd", "components", "worker", "beat")
         return all(self.registry.pid(n) for n in core)
 
     def _up(self, cfg: Config, started: list[str]) -> None:
@@ -117,12 +118,14 @@ class Stack:
         self._spawn(cfg, started, "components",
                     [sys.executable, "-m", "xmpp_server_plugins.host", "--config",
                      str(cfg.path)])
-        beat = (["-B", "--schedule", str(self.state_dir / "run" / "celerybeat-schedule")]
-                if cfg.ldap.url else [])  # the periodic LDAP sync
         self._spawn(cfg, started, "worker",
                     [sys.executable, "-m", "celery", "-A", "workflow.app", "worker",
-                     "--loglevel=INFO", "--concurrency=2", "-n", f"oplot-{cfg.database}@%h",
-                     *beat])
+                     "--loglevel=INFO", "--concurrency=2", "-n", f"oplot-{cfg.database}@%h"])
+        # periodic tasks (workflow deadlines, LDAP sync): exactly one beat per stack
+        self._spawn(cfg, started, "beat",
+                    [sys.executable, "-m", "celery", "-A", "workflow.app", "beat",
+                     "--loglevel=INFO", "--schedule",
+                     str(self.state_dir / "run" / "celerybeat-schedule")])
         self.wait_healthy(cfg)
 
     def _ensure_backend(self, cfg: Config, started: list[str], name: str, url: str,
@@ -241,6 +244,9 @@ class Stack:
         connected = [k for k, v in detail.items() if v]
         ok = age < HEARTBEAT_FRESH_SECONDS and len(connected) == len(detail) > 0
         return ok, f"connected: {', '.join(connected) or 'none'} (heartbeat {age:.0f}s ago)"
+
+    def _health_beat(self, cfg: Config, pid: int | None) -> tuple[bool, str]:
+        return pid is not None, "scheduling periodic tasks" if pid else "not running"
 
     def _health_worker(self, cfg: Config, pid: int | None) -> tuple[bool, str]:
         if pid is None:

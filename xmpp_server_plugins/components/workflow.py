@@ -1,0 +1,246 @@
+"""The document workflow component (``workflow.DOMAIN``): XEP-0050 ad-hoc commands with
+XEP-0004 forms.
+
+Commands: ``submit`` a document, ``tasks`` (mine), ``approve`` / ``reject`` / ``return``
+with a comment, ``status``, ``routes``, ``enroll`` (certify my signing key) and ``package``
+(the signed final package). A client may send the filled form with ``execute`` (one round
+trip) or execute first and get the blank form, as generic XEP-0050 clients do. Decisions
+are recorded here, under the database's rules; moving the document on is a Celery task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery
+from psycopg_pool import ConnectionPool
+from slixmpp.exceptions import XMPPError
+from slixmpp.plugins.xep_0004 import Form
+from slixmpp.stanza import Iq
+
+from workflow import ca, documents
+from workflow import routes as routes_mod
+from workflow.errors import WorkflowError
+from workflow.tasks.documents import ADVANCE
+from xmpp_server_plugins.components.base import Component
+from xmpp_server_plugins.config import Config
+
+log = logging.getLogger(__name__)
+NS_COMMANDS = "http://jabber.org/protocol/commands"
+MAX_FIELD = 64 * 1024  # the comment limit is far lower; this bounds any one field
+MAX_PACKAGE = 640 * 1024  # base64 of it must fit in a stanza (ejabberd allows 1 MiB)
+
+
+@dataclass(frozen=True)
+class Command:
+    node: str
+    name: str
+    fields: tuple[tuple[str, str, str], ...]  # (var, type, label)
+    run: Callable[..., Any]  # (component, requester jid, values) -> Form (in a thread)
+
+
+def _form(kind: str, title: str, values: dict[str, str] | None = None) -> Form:
+    form = Form()
+    form["type"] = kind
+    form["title"] = title
+    for var, value in (values or {}).items():
+        form.add_field(var=var, ftype="text-single", value=value)
+    return form
+
+
+def _table(title: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> Form:
+    form = _form("result", title)
+    for column in columns:
+        form.add_reported(column, ftype="text-single", label=column)
+    for row in rows:
+        form.add_item({c: "" if row.get(c) is None else str(row[c]) for c in columns})
+    return form
+
+
+class WorkflowComponent(Component):
+    name = "workflow"
+    identity = ("automation", "command-list")
+    features = ("urn:xmpp:ping", NS_COMMANDS)
+
+    @classmethod
+    def from_config(cls, jid: str, cfg: Config) -> WorkflowComponent:
+        return cls(jid, cfg)
+
+    def __init__(self, jid: str, cfg: Config) -> None:
+        super().__init__(jid, cfg.component_secret)
+        self.cfg, self.domain = cfg, cfg.domain
+        self.authority = ca.authority(cfg.state_dir, cfg.domain).certificate
+        ca.service(cfg.state_dir, cfg.domain)  # made once here, before workers need it
+        self.pool = ConnectionPool(cfg.app_dsn, min_size=1, max_size=4, open=False,
+                                   kwargs={"autocommit": True,
+                                           "application_name": "oplot-workflow"})
+        self.celery = Celery("oplot-workflow", broker=cfg.rabbitmq_url)
+        self.register_plugin("xep_0004")
+        self.register_plugin("xep_0050")
+        self.add_event_handler("session_start", self._open_pool)
+        for command in COMMANDS:
+            self.plugin["xep_0050"].add_command(node=command.node, name=command.name,
+                                                handler=self._starter(command))
+
+    async def _open_pool(self, _event: object) -> None:
+        await asyncio.to_thread(self.pool.open, False)
+
+    def _starter(self, command: Command):
+        async def start(iq: Iq, session: dict) -> dict:
+            submitted = [f for f in iq["command"]["substanzas"] if isinstance(f, Form)]
+            if not command.fields or submitted and submitted[0]["type"] == "submit":
+                return await self._finish(command, session, submitted)
+            blank = _form("form", command.name)
+            for var, kind, label in command.fields:
+                blank.add_field(var=var, ftype=kind, label=label)
+            session.update(payload=blank, has_next=False,
+                           next=lambda form, s: self._finish(command, s, [form]))
+            return session
+        return start
+
+    async def _finish(self, command: Command, session: dict, forms: list) -> dict:
+        jid = session["from"]
+        if jid.domain != self.domain:
+            raise XMPPError("forbidden", "the workflow serves its own domain only")
+        values = self._values(command, forms)
+        try:
+            result = await asyncio.to_thread(command.run, self, jid.bare, values)
+        except WorkflowError as exc:
+            raise XMPPError(exc.condition, str(exc)[:2000]) from exc
+        except ca.EnrollmentError as exc:
+            raise XMPPError("bad-request", str(exc)[:2000]) from exc
+        session.update(payload=result, next=None, has_next=False)
+        asyncio.get_running_loop().call_later(
+            30, self.plugin["xep_0050"].sessions.pop, session["id"], None)
+        return session
+
+    @staticmethod
+    def _values(command: Command, forms: list) -> dict[str, str]:
+        values: dict[str, str] = {}
+        raw = forms[0].get_values() if forms and isinstance(forms[0], Form) else {}
+        for var, _kind, _label in command.fields:
+            value = raw.get(var, "")
+            value = "\n".join(value) if isinstance(value, list) else str(value or "")
+            if len(value) > MAX_FIELD:
+                raise XMPPError("not-acceptable", f"field {var!r} is {len(value)} characters; "
+                                f"at most {MAX_FIELD}")
+            values[var] = value
+        return values
+
+    def db(self):
+        return self.pool.connection()
+
+    def enqueue(self, doc_id: str) -> None:
+        try:
+            self.celery.send_task(ADVANCE, args=[doc_id], queue=f"oplot.{self.cfg.database}")
+        except Exception as exc:  # beat's sweep finds the document and queues it again
+            log.warning("could not queue document %s: %s", doc_id, exc)
+
+
+# -- the commands (run in a worker thread) ------------------------------------------------------
+
+def _submit(comp: WorkflowComponent, jid: str, v: dict[str, str]) -> Form:
+    try:
+        size = int(v["size"] or "0")
+    except ValueError as exc:
+        raise WorkflowError("size must be a whole number of bytes") from exc
+    share = documents.Share(v["url"], v["cipher"], v["key"])
+    with comp.db() as conn:
+        doc_id = documents.submit(conn, comp.domain, jid, title=v["title"],
+                                  classification=v["classification"] or "internal",
+                                  route=v["route"], share=share, sha256=v["sha256"].lower(),
+                                  size=size, filename=v["filename"])
+    comp.enqueue(doc_id)
+    return _form("result", "Document submitted", {"document": doc_id, "state": "draft"})
+
+
+def _tasks(comp: WorkflowComponent, jid: str, _v: dict[str, str]) -> Form:
+    with comp.db() as conn:
+        rows = documents.open_tasks(conn, jid)
+    for row in rows:
+        row.update(row.pop("share"))
+    return _table("My tasks", ("id", "document_id", "title", "classification", "author",
+                               "stage", "via", "due_at", "filename", "size", "sha256", "url",
+                               "cipher", "key"), rows)
+
+
+def _decider(decision: str):
+    def run(comp: WorkflowComponent, jid: str, v: dict[str, str]) -> Form:
+        try:
+            task_id = int(v["task"])
+            signature = base64.b64decode(v["signature"], validate=True) if v["signature"] else None
+        except (ValueError, binascii.Error) as exc:
+            raise WorkflowError("task must be a number and signature base64 DER") from exc
+        with comp.db() as conn:
+            doc_id = documents.decide(conn, jid, task_id, decision, v["comment"], signature,
+                                      comp.authority)
+        comp.enqueue(doc_id)
+        return _form("result", "Decision recorded", {"task": str(task_id), "document": doc_id,
+                                                     "decision": documents.DECISIONS[decision]})
+    return run
+
+
+def _status(comp: WorkflowComponent, jid: str, v: dict[str, str]) -> Form:
+    with comp.db() as conn:
+        doc = documents.status(conn, v["document"], jid)
+    form = _form("result", f"Document {doc['id']}",
+                 {k: str(doc[k]) for k in ("id", "title", "classification", "author", "route",
+                                           "state", "stage", "reason", "filename", "sha256")})
+    lines = [f"{t['id']} stage {t['stage']} {t['assignee']} {t['state']}"
+             f"{' — ' + t['comment'] if t['comment'] else ''}" for t in doc["tasks"]]
+    form.add_field(var="tasks", ftype="text-multi", value="\n".join(lines))
+    history = [f"{h['at']:%Y-%m-%d %H:%M:%S} {h['actor']} {h['event']} "
+               f"{h['from_state'] or ''}->{h['to_state'] or ''}" for h in doc["history"]]
+    form.add_field(var="history", ftype="text-multi", value="\n".join(history))
+    return form
+
+
+def _routes(comp: WorkflowComponent, _jid: str, _v: dict[str, str]) -> Form:
+    with comp.db() as conn:
+        found = routes_mod.all_routes(conn, comp.domain)
+    return _table("Route templates", ("name", "title", "stages"),
+                  [{"name": r.name, "title": r.title, "stages": r.describe()} for r in found])
+
+
+def _enroll(comp: WorkflowComponent, jid: str, v: dict[str, str]) -> Form:
+    cert = ca.issue(comp.cfg.state_dir, comp.domain, v["request"].encode(), jid)
+    return _form("result", "Certificate issued",
+                 {"certificate": cert.to_pem().decode(),
+                  "ca": comp.authority.to_pem().decode()})
+
+
+def _package(comp: WorkflowComponent, jid: str, v: dict[str, str]) -> Form:
+    with comp.db() as conn:
+        blob = documents.package_of(conn, v["document"], jid)
+    if len(blob) > MAX_PACKAGE:
+        raise WorkflowError(f"the package is {len(blob)} bytes, more than fits in a stanza; "
+                            "ask an operator: oplot-workflow show ID --package FILE")
+    return _form("result", "Package", {"document": v["document"],
+                                       "package": base64.b64encode(blob).decode()})
+
+
+_DECISION_FIELDS = (("task", "text-single", "Task"), ("comment", "text-multi", "Comment"),
+                    ("signature", "text-single", "Signature (base64 CMS, to approve)"))
+COMMANDS = (
+    Command("submit", "Submit a document", (
+        ("route", "text-single", "Route"), ("title", "text-single", "Title"),
+        ("classification", "list-single", "Classification"),
+        ("url", "text-single", "File URL"), ("cipher", "text-single", "Cipher"),
+        ("key", "text-single", "File key"), ("sha256", "text-single", "SHA-256"),
+        ("size", "text-single", "Size"), ("filename", "text-single", "File name")), _submit),
+    Command("tasks", "My tasks", (), _tasks),
+    Command("approve", "Approve", _DECISION_FIELDS, _decider("approve")),
+    Command("reject", "Reject", _DECISION_FIELDS, _decider("reject")),
+    Command("return", "Return for rework", _DECISION_FIELDS, _decider("return")),
+    Command("status", "Document status", (("document", "text-single", "Document"),), _status),
+    Command("routes", "Route templates", (), _routes),
+    Command("enroll", "Certify my signing key",
+            (("request", "text-multi", "Certificate request (PEM)"),), _enroll),
+    Command("package", "Final package", (("document", "text-single", "Document"),), _package),
+)
