@@ -68,8 +68,16 @@ async def wait_offer(client: Client, timeout: float = 15.0):
 
 
 def db_row(cfg: Config, sql: str, *args):
-    with psycopg.connect(cfg.app_dsn) as db:
-        return db.execute(sql, args).fetchone()
+    """One row; retried while the shared PostgreSQL has no free connection slot (many
+    concurrent stacks on one development machine)."""
+    for attempt in range(30):
+        try:
+            with psycopg.connect(cfg.app_dsn) as db:
+                return db.execute(sql, args).fetchone()
+        except psycopg.OperationalError:
+            if attempt == 29:
+                raise
+            time.sleep(1)
 
 
 def wait_verdict(cfg: Config, file_id: str, timeout: float = 60.0) -> tuple:
