@@ -48,7 +48,8 @@ def tlv(tag: int, content: bytes) -> bytes:
 
 
 def integer(value: int) -> bytes:
-    length = value.bit_length() // 8 + 1  # room for the sign bit
+    # room for the sign bit; ~value for negatives, so -128 is 80 and not ff 80
+    length = (value if value >= 0 else ~value).bit_length() // 8 + 1
     return tlv(INTEGER, value.to_bytes(length, "big", signed=True))
 
 

@@ -16,6 +16,15 @@ def test_integer_round_trip(value):
 
 
 @pytest.mark.parametrize(
+    ("value", "content"),
+    [(0, "00"), (127, "7f"), (128, "0080"), (-1, "ff"), (-128, "80"), (-129, "ff7f"),
+     (-32768, "8000")],
+)
+def test_integer_encoding_is_minimal(value, content):
+    assert asn1.integer(value)[2:].hex() == content
+
+
+@pytest.mark.parametrize(
     "dotted", ["1.2.643.7.1.1.3.2", "2.5.29.19", "2.999.1", "1.2.840.113549.1.9.4"]
 )
 def test_oid_round_trip(dotted):
