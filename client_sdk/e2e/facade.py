@@ -11,6 +11,7 @@ decrypted are kept with the reason and announced by an ``Undecryptable`` event."
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import secrets
@@ -48,6 +49,8 @@ class E2E:
         self.engine: Engine | None = None
         self.profile = policy.DEFAULT
         self._token = secrets.token_hex(16)
+        self._started = asyncio.Event()  # stanzas arriving before start() wait for it
+        self.plugin.on_encrypted = self._incoming
         self._status: OrderedDict[str, str] = OrderedDict()
         self._sent: OrderedDict[str, str] = OrderedDict()
         client.chat.hooks.append(self)
@@ -61,11 +64,12 @@ class E2E:
         self.profile = policy.check(profile) if profile else await self.discover_policy()
         self.engine = await Engine.open(self.client.jid, storage, self.plugin,
                                         self.client.emit, self.profile)
-        self.plugin.on_encrypted = self._incoming
         self.plugin.on_device_list = self._device_list
+        self._started.set()
 
     async def stop(self) -> None:
-        self.plugin.on_encrypted = self.plugin.on_device_list = None
+        self.plugin.on_device_list = None
+        self._started.clear()
         if self.engine is not None:
             await self.engine.close()
             self.engine = None
@@ -143,14 +147,15 @@ class E2E:
                                   "use E2E.send (oplot send encrypts)")
 
     def incoming(self, msg: Message) -> bool:
-        """Encrypted stanzas are ours (decrypted asynchronously); our re-injected plain
-        copies pass; EME markers on anything else are stripped (cannot be forged)."""
+        """Encrypted stanzas are ours (decrypted asynchronously, also those that arrive
+        before start()); our re-injected plain copies pass; EME markers on anything else
+        are stripped (cannot be forged)."""
         if msg.xml.get(MARK) == self._token:
             del msg.xml.attrib[MARK]
             return True
         for eme in msg.xml.findall(EME):
             msg.xml.remove(eme)
-        return not (self.engine is not None and encrypted_elements(msg))
+        return not encrypted_elements(msg)
 
     # -- receiving ----------------------------------------------------------------------------
 
@@ -162,6 +167,7 @@ class E2E:
         return JID(real).bare if real else ""
 
     async def _incoming(self, msg: Message, elements: list[ET.Element]) -> None:
+        await self._started.wait()  # offline messages arrive right after login
         msg_id = msg["origin_id"]["id"] or msg["id"]
         if msg["type"] == "groupchat" and msg_id in self._sent:
             self._deliver(msg, self._sent[msg_id])  # our own echo: never encrypted for us

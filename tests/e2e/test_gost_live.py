@@ -95,6 +95,7 @@ async def test_restart_from_encrypted_store(stack, devices):
     await bob.wait_for(incoming("before restart"))
     gost_id = alice.e2e.ready.device_id()
     await alice.close()
+    await bob.e2e.send(alice_account.jid, "while you were away")  # offline storage
     data = alice.store_path.read_bytes()
     for secret in (bob.jid.encode(), JID(bob.jid).user.encode(), b"urn:oplot", b"ratchet"):
         assert secret not in data
@@ -102,6 +103,8 @@ async def test_restart_from_encrypted_store(stack, devices):
         KeyStore(alice.store_path, key=b"w" * 32)
     again = await devices(alice_account, key=b"s" * 32)
     assert again.e2e.ready.device_id() == gost_id
+    got = await again.wait_for(incoming("while you were away"))
+    assert again.e2e.encryption(got.id) == NAMESPACE
     await again.e2e.send(bob.jid, "after restart")
     await bob.wait_for(incoming("after restart"))
     await bob.e2e.send(alice_account.jid, "welcome back")
