@@ -9,6 +9,7 @@ from client_sdk.calls.errors import (
     CallError,
     CallFailed,
     CallUnanswered,
+    ConferenceForbidden,
     ConferenceFull,
     FingerprintMismatch,
     JingleError,
@@ -26,7 +27,7 @@ from client_sdk.calls.secure_channel import MemorySecureChannel, SecureChannel
 from client_sdk.calls.session import JingleSession
 
 __all__ = ["CallBusy", "CallConfig", "CallDeclined", "CallError", "CallFailed",
-           "CallStateChanged", "CallUnanswered", "Calls", "ConferenceFull", "ConferenceInvite",
-           "ConferenceSources", "FingerprintMismatch", "IncomingCall", "JingleError",
-           "JingleSession", "MemorySecureChannel", "RingingStopped", "SecureChannel",
-           "SetupTimeout"]
+           "CallStateChanged", "CallUnanswered", "Calls", "ConferenceForbidden", "ConferenceFull",
+           "ConferenceInvite", "ConferenceSources", "FingerprintMismatch", "IncomingCall",
+           "JingleError", "JingleSession", "MemorySecureChannel", "RingingStopped",
+           "SecureChannel", "SetupTimeout"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import aioice.ice
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
@@ -25,3 +26,12 @@ class CallConfig:
         return RTCConfiguration(iceServers=list(self.ice_servers),
                                 bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
                                 iceTransportPolicy=policy)
+
+
+def pin_host_addresses(spec: str) -> None:
+    """Offer only these host addresses (comma-separated) as ICE candidates: for multi-homed
+    hosts and loopback-only tests (aioice skips 127.0.0.1). aioice has no interface option,
+    so this replaces its address discovery process-wide; an empty ``spec`` changes nothing."""
+    addresses = [a.strip() for a in spec.split(",") if a.strip()]
+    if addresses:
+        aioice.ice.get_host_addresses = lambda **_: list(addresses)

@@ -62,3 +62,10 @@ class ConferenceFull(CallFailed):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, "busy")
+
+
+class ConferenceForbidden(CallFailed):
+    """Only members of the group room may join its conference."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "decline")

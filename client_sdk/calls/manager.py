@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from slixmpp import Iq, Message
+from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher.base import MatcherBase
 
@@ -24,6 +25,7 @@ from client_sdk.calls.errors import (
     CallDeclined,
     CallFailed,
     CallUnanswered,
+    ConferenceForbidden,
     FingerprintMismatch,
     JingleError,
     SetupTimeout,
@@ -56,6 +58,17 @@ class _Matches(MatcherBase):
 
     def match(self, stanza) -> bool:
         return bool(self._criteria(stanza))
+
+
+@dataclass(frozen=True)
+class ConferenceParticipant:
+    """A participant as the forwarding component sees it: ``slots`` maps each of its
+    receive slots (content name) to the participant it carries ("" when free)."""
+
+    jid: str
+    status: str
+    subscribers: int
+    slots: dict[str, str]
 
 
 @dataclass
@@ -183,6 +196,24 @@ class Calls:
         if room:
             self.invite(room, target, session.sid, media.video is not None)
         return session
+
+    async def conference_state(self, target: str) -> list[ConferenceParticipant]:
+        """Who is in the call at ``target`` (joined or connecting) and what each receives;
+        the component answers members of the room only."""
+        iq = self.xmpp.make_iq_get(ito=target)
+        iq.enable("conference_state")
+        try:
+            reply = await iq.send(timeout=10)
+        except IqError as exc:
+            condition, text = exc.iq["error"]["condition"], exc.iq["error"]["text"]
+            error = ConferenceForbidden if condition == "forbidden" else CallFailed
+            raise error(f"{target}: {text or condition}") from None
+        except IqTimeout:
+            raise CallFailed(f"{target}: no answer", "timeout") from None
+        return [ConferenceParticipant(
+            p["jid"], p["status"], int(p["subscribers"] or 0),
+            {s["content"]: s["participant"] for s in p["slots"]})
+            for p in reply["conference_state"]["participants"]]
 
     def invite(self, room: str, target: str, sid: str, video: bool) -> None:
         """XEP-0482: tell the room where the call is so members can join."""

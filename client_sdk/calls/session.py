@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiortc import MediaStreamTrack, RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
+from aiortc.exceptions import InvalidAccessError, OperationError
 from slixmpp import Iq
 from slixmpp.basexmpp import BaseXMPP
 from slixmpp.exceptions import IqError, IqTimeout
@@ -23,6 +25,7 @@ from client_sdk.calls.errors import (
     CallBusy,
     CallDeclined,
     CallFailed,
+    ConferenceForbidden,
     ConferenceFull,
     FingerprintMismatch,
     JingleError,
@@ -38,6 +41,8 @@ Verifier = Callable[["JingleSession", set[tuple[str, str]]], Awaitable[None]]
 Announcer = Callable[["JingleSession", set[tuple[str, str]]], Awaitable[None]]
 REASON_ERRORS: dict[str, type[CallFailed]] = {
     "busy": CallBusy, "decline": CallDeclined, "security-error": FingerprintMismatch}
+REFUSALS: dict[str, type[CallFailed]] = {
+    "resource-constraint": ConferenceFull, "forbidden": ConferenceForbidden}
 
 
 class JingleSession:
@@ -66,6 +71,7 @@ class JingleSession:
         self._remote_set = asyncio.Event()
         self._accepted: asyncio.Future[Jingle] = asyncio.get_running_loop().create_future()
         self._tasks: set[asyncio.Task] = set()
+        self._created = time.monotonic()
         self.pc.on("connectionstatechange", self._on_pc_state)
         self.pc.on("track", self._on_track)
 
@@ -106,6 +112,8 @@ class JingleSession:
 
     def _on_pc_state(self) -> None:
         state = self.pc.connectionState
+        log.debug("%s %s: connection %s (ICE %s) %.3fs after start", self.sid, self.peer, state,
+                  self.pc.iceConnectionState, time.monotonic() - self._created)
         if state == "connected" and not self.connected.is_set():
             self.connected.set()
             self._set_state("active")
@@ -171,9 +179,9 @@ class JingleSession:
             await self.verify(self, sdp.fingerprints_of(jingle))
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(remote_sdp, kind))
-        except (ValueError, RuntimeError) as exc:
-            raise CallFailed(f"{self.peer}: unusable session description: {exc}",
-                             "failed-application") from None
+        except (ValueError, RuntimeError, OperationError, InvalidAccessError) as exc:
+            raise CallFailed(f"{self.peer}: unusable session description (no codec or "
+                             f"parameter in common): {exc}", "failed-application") from None
         self._remote_set.set()
 
     async def _trickle(self, local_sdp: str) -> None:
@@ -197,16 +205,24 @@ class JingleSession:
             await self.pc.addIceCandidate(cand)
 
     async def wait_connected(self) -> None:
-        """Media path up (ICE + DTLS) within the setup timeout, else a clear failure."""
+        """Media path up (ICE + DTLS) within the setup timeout, else a clear failure.
+
+        Returns as soon as either the connection is up or the session ended (waiting for
+        both would hold every join for the whole timeout)."""
         waiter = asyncio.ensure_future(self.connected.wait())
-        done, _ = await asyncio.wait({waiter, self.ended}, timeout=self.config.setup_timeout)
-        waiter.cancel()
+        try:
+            await asyncio.wait({waiter, self.ended}, timeout=self.config.setup_timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            await asyncio.gather(waiter, return_exceptions=True)
         if self.ended.done():
             raise self.ended.result() or CallFailed(f"{self.peer}: call ended", self.reason)
-        if not done:
+        if not self.connected.is_set():
             exc = SetupTimeout(f"{self.peer}: media did not connect within "
-                               f"{self.config.setup_timeout:g}s (no working ICE candidate "
-                               "pair: firewall, or STUN/TURN unreachable)")
+                               f"{self.config.setup_timeout:g}s (ICE {self.pc.iceConnectionState},"
+                               f" connection {self.pc.connectionState}: no working ICE candidate"
+                               " pair - firewall, or STUN/TURN unreachable)")
             await self.terminate("connectivity-error", str(exc), exc)
             raise exc
 
@@ -278,10 +294,11 @@ class JingleSession:
         try:
             await iq.send(timeout=timeout)
         except IqError as exc:
-            if exc.iq["error"]["condition"] == "resource-constraint":
-                raise ConferenceFull(f"{self.peer}: {exc.iq['error']['text']}") from None
-            raise CallFailed(f"{self.peer} refused {iq['jingle']['action']}: "
-                             f"{exc.iq['error']['condition']}", "general-error") from None
+            condition, text = exc.iq["error"]["condition"], exc.iq["error"]["text"]
+            if condition in REFUSALS:
+                raise REFUSALS[condition](f"{self.peer}: {text or condition}") from None
+            raise CallFailed(f"{self.peer} refused {iq['jingle']['action']}: {condition}"
+                             f"{f' ({text})' if text else ''}", "general-error") from None
         except IqTimeout:
             raise CallFailed(f"{self.peer}: no answer to {iq['jingle']['action']}",
                              "timeout") from None

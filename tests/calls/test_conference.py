@@ -1,6 +1,8 @@
 """Conferences through the forwarding component running in the stack: four participants
 each receive the other three (colour and tone checked per slot), a late joiner gets video
-within a second, and a participant that leaves disappears from everyone's slots."""
+within a second, a participant that leaves disappears from every other participant's
+slots and from the component; the participant limit counts joins still connecting; only
+members of the group room may join or look."""
 
 from __future__ import annotations
 
@@ -9,79 +11,115 @@ import time
 
 import pytest
 
-from client_sdk.calls import ConferenceFull
+from client_sdk.calls import CallFailed, ConferenceForbidden, ConferenceFull
 from client_sdk.calls.media import Probe, color_close, synthetic
+from tests.e2e.conftest import new_user
 
 pytestmark = pytest.mark.stack
 PEOPLE = [("alice", "a", (220, 40, 40), 400), ("bob", "b", (40, 220, 40), 600),
           ("carol", "c", (40, 40, 220), 800), ("alice", "late", (220, 220, 40), 1000)]
 
 
+def _target(stack, room: str) -> str:
+    return f"{room}@conference-sfu.{stack.domain}"
+
+
 async def _join(devices, target, user, resource, rgb, freq, slots=3):
     client, calls = await devices(user, resource)
-    media = synthetic(freq, rgb, width=96, height=64, fps=10)
+    media = synthetic(freq, rgb, width=64, height=48, fps=10)
     session = await calls.join_conference(target, media, slots=slots)
     return f"{client.jid}/{resource}", session
 
 
-def _slot_probes(session):
-    """{(content name of the slot's video) → Probe} for the receive slots."""
-    probes = {}
-    for mid, track in session.remote_tracks.items():
-        if int(mid) >= 2:
-            probes[mid] = Probe(track)
-    return probes
+def _slot_probes(session) -> dict[str, Probe]:
+    """{content name → Probe} for the receive slots (contents 0 and 1 are our uplink)."""
+    return {mid: Probe(track) for mid, track in session.remote_tracks.items() if int(mid) >= 2}
 
 
-async def _until(predicate, timeout: float) -> None:
+async def _until(predicate, timeout: float, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
+            raise AssertionError(f"{what} not reached within {timeout}s")
         await asyncio.sleep(0.05)
 
 
-async def test_four_way_conference_late_joiner_and_leave(devices, stack):
-    target = f"{stack.demo_room}@conference-sfu.{stack.domain}"
-    joined = [await _join(devices, target, *p) for p in PEOPLE[:3]]
-    probes = [_slot_probes(s) for _, s in joined]
-    await asyncio.sleep(2.0)
+def _filled(session) -> list[str]:
+    return [jid for jid in session.sources.values() if jid]
+
+
+async def test_four_way_conference_late_joiner_and_leave(devices, stack, room):
+    target = _target(stack, room)
+    early = [await _join(devices, target, *p) for p in PEOPLE[:3]]
+    probes = [_slot_probes(s) for _, s in early]
 
     late_jid, late = await _join(devices, target, *PEOPLE[3])
     connected_at = time.monotonic()
     late_probes = _slot_probes(late)
     late_video = [p for p in late_probes.values() if p.kind == "video"]
-    await asyncio.wait_for(asyncio.gather(*(p.first_frame.wait() for p in late_video)), 5)
+    await asyncio.wait_for(asyncio.gather(*(p.first_frame.wait() for p in late_video)), 3)
     assert max(p.first_frame_at for p in late_video) - connected_at < 1.0
 
-    everyone = [*joined, (late_jid, late)]
-    all_probes = [*probes, late_probes]
+    everyone, all_probes = [*early, (late_jid, late)], [*probes, late_probes]
     colour_of = {jid: p[2] for (jid, _), p in zip(everyone, PEOPLE, strict=True)}
     tone_of = {jid: p[3] for (jid, _), p in zip(everyone, PEOPLE, strict=True)}
-    await asyncio.sleep(2.0)
+    for jid, session in everyone:
+        await _until(lambda s=session: len(_filled(s)) == 3, 5, f"{jid} receiving three")
+        assert sorted(_filled(session)) == sorted(set(colour_of) - {jid})
+    await asyncio.sleep(1.5)  # colour and tone of the latest frames, not the first ones
     for (jid, session), slot_probes in zip(everyone, all_probes, strict=True):
-        await _until(lambda s=session: len([v for v in s.sources.values() if v]) == 3, 5)
-        assert jid not in session.sources.values()
         for video_mid, source in session.sources.items():
             audio_mid = str(int(video_mid) - 1)
             assert color_close(slot_probes[video_mid].color, colour_of[source]), (jid, source)
-            assert abs(slot_probes[audio_mid].frequency() - tone_of[source]) < 30
+            assert abs(slot_probes[audio_mid].frequency() - tone_of[source]) < 30, (jid, source)
 
     await late.hangup()
-    for _, session in joined:
-        await _until(lambda s=session: late_jid not in s.sources.values(), 5)
-        assert len([v for v in session.sources.values() if v]) == 2
+    await _assert_left_everywhere(early, probes, late_jid, devices, target)
 
 
-async def test_conference_limit(devices, stack):
-    """The component refuses a participant beyond its limit (8 by default)."""
+async def _assert_left_everywhere(stayers, probes, leaver: str, devices, target) -> None:
+    """The leaver's slots are freed on every participant (no more frames arrive there) and
+    the component lists neither it nor any forwarding to or from it."""
+    freed = []
+    for (jid, session), slot_probes in zip(stayers, probes, strict=True):
+        await _until(lambda s=session: leaver not in s.sources.values(), 5, f"{jid} update")
+        assert len(_filled(session)) == 2
+        mid = next(m for m, source in session.sources.items() if not source)
+        freed.append((slot_probes[mid], slot_probes[mid].frames))
+    await asyncio.sleep(1.0)
+    assert all(probe.frames <= before + 1 for probe, before in freed), "frames still forwarded"
+    _, calls = await devices("carol", "observer")
+    state = await calls.conference_state(target)
+    assert sorted(p.jid for p in state) == sorted(jid for jid, _ in stayers)
+    for participant in state:
+        assert participant.status == "joined" and leaver not in participant.slots.values()
+        assert participant.subscribers == 4  # audio + video to each of the two others
+
+
+async def test_conference_limit_counts_joins_in_progress(devices, stack, room):
+    """Nine simultaneous joins for eight places: exactly one is refused, clearly."""
     from xmpp_server_plugins.components.conference import ConferenceComponent
 
+    target = _target(stack, room)
     assert ConferenceComponent.limit == 8
-    target = f"limit-{time.time_ns()}@conference-sfu.{stack.domain}"
-    sessions = []
-    for i in range(8):
-        _, session = await _join(devices, target, "bob", f"d{i}", None, 300, slots=0)
-        sessions.append(session)
-    with pytest.raises(ConferenceFull):
-        await _join(devices, target, "carol", "extra", None, 300, slots=0)
+    joiners = [await devices("bob", f"d{i}") for i in range(9)]
+    results = await asyncio.gather(
+        *(calls.join_conference(target, synthetic(300 + 50 * i, None), slots=0)
+          for i, (_, calls) in enumerate(joiners)), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1, results
+    assert isinstance(refused[0], ConferenceFull) and "is full (8 participants" in str(refused[0])
+    assert all(r.state == "active" for r in results if not isinstance(r, Exception))
+
+
+async def test_only_room_members_may_join_or_look(devices, stack, room):
+    _, calls = await devices(new_user(stack, "outsider"))
+    target = _target(stack, room)
+    with pytest.raises(ConferenceForbidden, match="not a member of room"):
+        await calls.join_conference(target, synthetic(300, None), slots=0)
+    with pytest.raises(ConferenceForbidden, match="not a member"):
+        await calls.conference_state(target)
+    with pytest.raises(CallFailed, match="no room"):
+        await calls.join_conference(_target(stack, "no-such-room"), synthetic(300, None),
+                                    slots=0)
+    assert not calls.sessions

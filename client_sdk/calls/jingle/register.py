@@ -54,5 +54,8 @@ def register() -> None:
     register_stanza_plugin(call_invites.Invite, call_invites.JingleTarget)
     register_stanza_plugin(core.Jingle, conference.Slots)
     register_stanza_plugin(conference.Slots, conference.Slot, iterable=True)
+    register_stanza_plugin(Iq, conference.State)
+    register_stanza_plugin(conference.State, conference.ParticipantState, iterable=True)
+    register_stanza_plugin(conference.ParticipantState, conference.Slot, iterable=True)
     register_stanza_plugin(Iq, external_services.Services)
     register_stanza_plugin(external_services.Services, external_services.Service, iterable=True)

@@ -56,6 +56,11 @@ class Participant:
                 self.slots.append(Slot(transceiver.mid, pending["audio"], pending["video"]))
                 pending = {}
 
+    @property
+    def subscribers(self) -> int:
+        """How many slots of other participants our audio and video are forwarded to."""
+        return sum(len(p.subscribers) for p in self.publishers.values())
+
     def free_slot(self) -> Slot | None:
         return next((s for s in self.slots if s.source is None), None)
 
@@ -66,18 +71,29 @@ class Participant:
 
 
 class Conference:
-    """Participants of one room's call; ``limit`` caps how many may be in it."""
+    """Participants of one room's call; ``limit`` caps how many may be in it, counting
+    those still connecting (``pending``), so simultaneous joins cannot overshoot it."""
 
     def __init__(self, jid: str, limit: int) -> None:
         self.jid, self.limit = jid, limit
         self.participants: list[Participant] = []
+        self.pending: set[Participant] = set()
 
     @property
     def full(self) -> bool:
-        return len(self.participants) >= self.limit
+        return len(self.participants) + len(self.pending) >= self.limit
+
+    @property
+    def empty(self) -> bool:
+        return not self.participants and not self.pending
+
+    def admit(self, newcomer: Participant) -> None:
+        """Hold a place for a participant whose media is still connecting."""
+        self.pending.add(newcomer)
 
     def join(self, newcomer: Participant) -> list[Participant]:
         """Wire the newcomer both ways; return everyone whose slots changed."""
+        self.pending.discard(newcomer)
         for other in self.participants:
             mine, theirs = newcomer.free_slot(), other.free_slot()
             if mine is not None:
@@ -88,6 +104,8 @@ class Conference:
         return list(self.participants)
 
     def leave(self, leaver: Participant) -> list[Participant]:
+        """Unwire the leaver everywhere; return the participants whose slots changed."""
+        self.pending.discard(leaver)
         if leaver not in self.participants:
             return []
         self.participants.remove(leaver)
@@ -100,5 +118,3 @@ class Conference:
                     other.fill(slot, None)
                     changed.append(other)
         return changed
-
-

@@ -27,6 +27,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
 BACKLOG = 30
+_PENDING: set[asyncio.Task] = set()  # keyframe requests in flight (tasks need a reference)
 
 
 class _Tap(queue.Queue):
@@ -63,7 +64,9 @@ class Publisher:
         if self.kind != "video":
             return
         for source in self.receiver.getSynchronizationSources():
-            asyncio.ensure_future(self.receiver._send_rtcp_pli(source.source))
+            task = asyncio.ensure_future(self.receiver._send_rtcp_pli(source.source))
+            _PENDING.add(task)
+            task.add_done_callback(_PENDING.discard)
 
 
 class ForwardTrack(MediaStreamTrack):
