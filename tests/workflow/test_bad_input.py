@@ -45,7 +45,7 @@ async def test_decisions_on_the_wrong_task_twice_or_too_long(stack, people, rout
         await bob._decide("reject", task.id, "z" * 5000, None)
     with pytest.raises(NotFoundError, match="no task 999999999"):
         await bob.reject(999_999_999, "no such task")
-    with pytest.raises(ProtocolError, match="not a document id"):
+    with pytest.raises(NotFoundError, match="not a document id"):
         await bob.status("../../etc/passwd")
     assert _snapshot(stack, doc_id) == before
     await bob.approve(task.id)
