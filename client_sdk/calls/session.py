@@ -264,16 +264,12 @@ class JingleSession:
         await self._close(condition, error)
 
     async def _close(self, condition: str, error: CallFailed | None) -> None:
+        """Release everything, then wake whoever waits: a failure is raised only once the
+        session's sockets and tasks are gone and its owner has forgotten it."""
         if self.state == "ended":
             return
         self.reason = condition
         self._set_state("ended", condition)
-        if not self.ended.done():
-            self.ended.set_result(error)
-        if not self._accepted.done():
-            self._accepted.set_exception(
-                error or CallFailed(f"{self.peer}: ended before accept", condition))
-            self._accepted.exception()
         for task in list(self._tasks):
             if task is not asyncio.current_task():
                 task.cancel()
@@ -282,6 +278,12 @@ class JingleSession:
         await self.pc.close()
         if self.on_end is not None:
             self.on_end(self)
+        if not self.ended.done():
+            self.ended.set_result(error)
+        if not self._accepted.done():
+            self._accepted.set_exception(
+                error or CallFailed(f"{self.peer}: ended before accept", condition))
+            self._accepted.exception()
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ async def devices(stack: Config) -> AsyncIterator[Callable]:
         calls.close()
         channel.close()
         await client.disconnect()
+    await asyncio.sleep(0.1)  # slixmpp's cancelled filter tasks finish before the loop closes
 
 
 @pytest.fixture
