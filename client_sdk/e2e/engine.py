@@ -193,7 +193,11 @@ class Engine:
                     raise NoRecipientDevices(
                         f"{jid} has no OMEMO device we can encrypt to (no device list "
                         "published, or every device distrusted)")
-            elements += await self._encrypt_with(registry.STANDARD, std_jids, env, twins)
+            own_std = self.device_id(registry.STANDARD)
+            own_others = [d for d in await self._usable(registry.STANDARD, self.own_jid)
+                          if d.device_id != own_std and (self.own_jid, d.device_id) not in twins]
+            if std_jids or own_others:  # else the standard identity has nobody to serve
+                elements += await self._encrypt_with(registry.STANDARD, std_jids, env, twins)
         return elements
 
     async def _encrypt_with(self, kind: str, jids: set[str], env: Envelope,

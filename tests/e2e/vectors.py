@@ -39,7 +39,7 @@ def compute() -> dict:
         streebog256(spk_msg).digest(), k=k)
     root_key, chain_key, message_key = (streebog256(b"oplot vector %s" % n).digest()
                                         for n in (b"rk", b"ck", b"mk"))
-    root_out = p.hkdf(dh[0], root_key, ratchet.ROOT_INFO, 64)
+    root_out = p.hkdf(dh[0], root_key, ratchet.ROOT_INFO, 64, digest_size=64)
     chain_out = p.kdf_omac(chain_key, ratchet.CHAIN_LABEL + ratchet.MESSAGE_CHAIN_CONSTANT, 64)
     header = ratchet.encode_header(Header(pub["ek_a"], 3, 7))
     payload_key = streebog256(b"oplot vector payload key").digest()

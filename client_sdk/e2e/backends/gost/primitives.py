@@ -105,11 +105,11 @@ def verify(pub: bytes, signature: bytes, message: bytes) -> bool:
     return True
 
 
-def hkdf(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
-    """HKDF (RFC 5869) over HMAC-Streebog-256."""
-    prk = HmacKey(salt or bytes(32)).mac(ikm)
-    prf, out, block = HmacKey(prk), b"", b""
-    for i in range(1, -(-length // 32) + 1):
+def hkdf(ikm: bytes, salt: bytes, info: bytes, length: int, digest_size: int = 32) -> bytes:
+    """HKDF (RFC 5869) over HMAC-Streebog-256 or -512 (64-byte outputs in one block)."""
+    prk = HmacKey(salt or bytes(digest_size), digest_size).mac(ikm)
+    prf, out, block = HmacKey(prk, digest_size), b"", b""
+    for i in range(1, -(-length // digest_size) + 1):
         block = prf.mac(block + info + bytes((i,)))
         out += block
     return out[:length]

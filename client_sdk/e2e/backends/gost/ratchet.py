@@ -1,7 +1,8 @@
 """The Double Ratchet of GOST-OMEMO: the ``doubleratchet`` package with our DH, KDFs and AEAD.
 
 * DH ratchet: TC26 256-A keys, VKO (UKM = 1, cofactor cleared) — once per turn of talk;
-* root chain: HKDF-Streebog-256 (once per DH step, so Streebog's cost is amortised);
+* root chain: HKDF over HMAC-Streebog-512 (64 bytes in one expand block; once per DH
+  step, so Streebog's cost is amortised);
 * message chains: KDF_OMAC (Kuznyechik) — the per-message step, ~0.06 ms instead of the
   ~1.3 ms two HMAC-Streebog calls would cost in pure Python;
 * AEAD: Kuznyechik-MGM keyed directly by the single-use message key, zero nonce."""
@@ -33,7 +34,7 @@ MAX_SKIPPED = 1000
 class RootKDF(KDF):
     @staticmethod
     async def derive(key: bytes, data: bytes, length: int) -> bytes:
-        return p.hkdf(data, key, ROOT_INFO, length)
+        return p.hkdf(data, key, ROOT_INFO, length, digest_size=64)
 
 
 class ChainKDF(KDF):
