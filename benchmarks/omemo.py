@@ -119,57 +119,70 @@ async def crypto(make, namespace: str, messages: int) -> dict[str, float]:
 
 
 async def rtt(rounds: int) -> dict[str, float]:
-    """Median RTT (ms) of alice -> bob -> alice, plaintext and GOST-OMEMO."""
+    """Median RTT (ms) through ejabberd, plaintext vs GOST-OMEMO: a message until its
+    delivery receipt (steady one-way flow), and a ping-pong turn (every message then
+    carries a DH ratchet step)."""
     from benchmarks._stack import private_stack
     from client_sdk.client import Client
     from client_sdk.e2e import E2E, KeyStore
-    from client_sdk.events import ChatMessage
+    from client_sdk.events import ChatMessage, Receipt
     from client_sdk.store import Store
     from tests.e2e.conftest import new_user
 
     with private_stack("bench-omemo", 14300) as cfg, tempfile.TemporaryDirectory() as tmp:
-        accounts = [new_user(cfg, "bench") for _ in range(2)]
         clients, e2es = [], []
-        for i, acc in enumerate(accounts):
-            client = Client(acc, resource="bench", store=Store(Path(tmp) / f"{i}.db"),
-                            reconnect=False)
+        for i in range(2):
+            client = Client(new_user(cfg, "bench"), resource="bench",
+                            store=Store(Path(tmp) / f"{i}.db"), reconnect=False)
             e2es.append(E2E(client))
             await client.connect()
             await e2es[-1].start(KeyStore(Path(tmp) / f"{i}.keys", key=bytes(32)),
                                  "gost-preferred")
             clients.append(client)
         a, b = clients
-        inbox_a, inbox_b = a.messages(), b.messages()
+        events = [a.events(), b.events()]
 
-        async def next_body(inbox) -> None:
-            while not isinstance(await anext(inbox), ChatMessage):
+        async def wait(i: int, kind: type) -> None:
+            while not isinstance(await anext(events[i]), kind):
                 pass
 
-        async def measure(send) -> float:
+        async def plain(i: int, to: str, body: str) -> None:
+            clients[i].chat.send(to, body)
+
+        async def encrypted(i: int, to: str, body: str) -> None:
+            await e2es[i].send(to, body)
+
+        async def receipt_rtt(send) -> float:
             samples = []
-            for i in range(rounds + 10):
+            for n in range(rounds + 10):
                 start = time.perf_counter()
-                await send(a, b.jid, f"ping {i}", 0)
-                await next_body(inbox_b)
-                await send(b, a.jid, f"pong {i}", 1)
-                await next_body(inbox_a)
-                if i >= 10:
+                await send(0, b.jid, f"m {n}")
+                await wait(0, Receipt)
+                if n >= 10:
                     samples.append((time.perf_counter() - start) * 1000)
             return statistics.median(samples)
 
-        async def plain(client, to, body, _i):
-            client.xmpp.send_message(mto=to, mbody=body, mtype="chat")
+        async def pingpong_rtt(send) -> float:
+            samples = []
+            for n in range(rounds // 2 + 5):
+                start = time.perf_counter()
+                await send(0, b.jid, f"ping {n}")
+                await wait(1, ChatMessage)
+                await send(1, a.jid, f"pong {n}")
+                await wait(0, ChatMessage)
+                if n >= 5:
+                    samples.append((time.perf_counter() - start) * 1000)
+            return statistics.median(samples)
 
-        async def encrypted(_client, to, body, i):
-            await e2es[i].send(to, body)
+        def profile(name: str) -> None:  # plain bodies are refused under a GOST profile
+            for e2e in e2es:
+                e2e.profile = e2e.ready.profile = name
 
-        for e2e in e2es:  # plaintext first: the E2E hooks refuse plain bodies under GOST
-            e2e.profile = "standard"
-        result = {"plain": await measure(plain)}
-        for e2e in e2es:
-            e2e.profile = "gost-preferred"
-            e2e.ready.profile = "gost-preferred"
-        result["encrypted"] = await measure(encrypted)
+        profile("standard")
+        result = {"plain": await receipt_rtt(plain), "plain_pp": await pingpong_rtt(plain)}
+        profile("gost-preferred")
+        result["encrypted"] = await receipt_rtt(encrypted)
+        result["encrypted_pp"] = await pingpong_rtt(encrypted)
         for e2e, client in zip(e2es, clients, strict=True):
             await e2e.stop()
             await client.disconnect()
@@ -196,6 +209,7 @@ def main() -> int:
     if not args.no_stack:
         times = asyncio.run(rtt(args.rtt))
         rows["rtt"] = (times["encrypted"], times["plain"])
+        rows["rtt_pingpong"] = (times["encrypted_pp"], times["plain_pp"])
     if args.json:
         print(json.dumps({k: {"gost_ms": g, "anchor_ms": a, "ratio": g / a}
                           for k, (g, a) in rows.items()}))
@@ -205,7 +219,8 @@ def main() -> int:
         table.add_column(col)
     labels = {"message_1": "per message, 1 device", "message_10": "per message, 10 devices",
               "pingpong": "per message, ping-pong (DH step)", "setup": "session setup",
-              "rtt": "RTT via ejabberd (vs plaintext)"}
+              "rtt": "RTT message→receipt via ejabberd (vs plain)",
+              "rtt_pingpong": "RTT ping-pong via ejabberd (vs plain)"}
     for key, (g, a) in rows.items():
         target = TARGETS.get(key)
         table.add_row(labels[key], f"{g:.2f}", f"{a:.2f}", f"{g / a:.2f}x",
