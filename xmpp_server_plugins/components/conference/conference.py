@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aiortc import RTCRtpSender
+from aiortc.sdp import SessionDescription
 
 from client_sdk.calls.session import JingleSession
 from xmpp_server_plugins.components.conference.forwarding import (
@@ -35,17 +36,23 @@ class Participant:
     slots: list[Slot] = field(default_factory=list)
 
     def shape(self) -> None:
-        """Between the offer and our answer: the first audio/video contents are the uplink
-        (we receive), every later pair is a slot (we send); codecs are pinned to what we
-        forward, since packets are not transcoded."""
+        """Between the offer and our answer: contents the participant sends on are its
+        uplink (we receive), its receive-only audio+video pairs are slots (we send), so an
+        audio-only participant has slots too; codecs are pinned to what we forward, since
+        packets are not transcoded."""
+        offered = {m.rtp.muxId: m.direction for m in
+                   SessionDescription.parse(self.session.pc.remoteDescription.sdp).media}
         pending: dict[str, ForwardTrack] = {}
         for transceiver in self.session.pc.getTransceivers():
             kind = transceiver.kind
             codecs = RTCRtpSender.getCapabilities(kind).codecs
             transceiver.setCodecPreferences([c for c in codecs if c.mimeType in PREFERRED[kind]])
-            if kind not in self.publishers:
-                transceiver.direction = "recvonly"
-                self.publishers[kind] = Publisher(transceiver.receiver, kind)
+            if offered.get(transceiver.mid) in ("sendrecv", "sendonly"):
+                if kind in self.publishers:  # one uplink per kind is forwarded
+                    transceiver.direction = "inactive"
+                else:
+                    transceiver.direction = "recvonly"
+                    self.publishers[kind] = Publisher(transceiver.receiver, kind)
                 continue
             track = ForwardTrack(kind)
             transceiver.sender.replaceTrack(track)
