@@ -7,16 +7,18 @@ to a message, and an incoming message's encrypted elements back into a body."""
 from __future__ import annotations
 
 import logging
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from omemo import DeviceInformation, SessionManager, Storage
+from omemo import Backend, DeviceInformation, Message, SessionManager, Storage
 from omemo.session_manager import (
     BundleDownloadFailed,
     BundleNotFound,
     MessageNotForUs,
     NoEligibleDevices,
+    NoSession,
     SenderDistrusted,
     SenderNotFound,
     SessionManagerException,
@@ -57,12 +59,16 @@ class Decrypted:
 
 class Engine:
     def __init__(self, own_jid: str, managers: dict[str, SessionManager],
-                 ctx: manager.Context, profile: str) -> None:
+                 backends: dict[str, list[Backend]], ctx: manager.Context,
+                 profile: str) -> None:
         self.own_jid = own_jid
         self.managers = managers
+        self.backends = backends
         self.ctx = ctx
         self.profile = policy.check(profile)
         self._refreshed: set[str] = set()
+        self._healed: dict[tuple[str, int], float] = {}
+        self._failures: dict[tuple[str, int], int] = {}
 
     @classmethod
     async def open(cls, own_jid: str, storage: Storage, pep: manager.Pep,
@@ -72,14 +78,14 @@ class Engine:
         ctx = manager.Context(pep, emit, Scoped(storage, "engine"))
         await ctx.load_twins()
         managers: dict[str, SessionManager] = {}
-        gost_backend: GostBackend | None = None
+        backends: dict[str, list[Backend]] = {}
         for identity, specs in registry.identities().items():
             scoped = Scoped(storage, identity)
-            backends = [entry.make(scoped) for entry in specs]
-            gost_backend = next((b for b in backends if isinstance(b, GostBackend)),
-                                gost_backend)
-            managers[identity] = await manager.create(ctx, backends, scoped, own_jid)
-        engine = cls(own_jid, managers, ctx, profile)
+            backends[identity] = [entry.make(scoped) for entry in specs]
+            managers[identity] = await manager.create(ctx, backends[identity], scoped, own_jid)
+        engine = cls(own_jid, managers, backends, ctx, profile)
+        gost_backend = next((b for group in backends.values() for b in group
+                             if isinstance(b, GostBackend)), None)
         if gost_backend is not None:
             await engine._own_gost_identity(gost_backend, Scoped(storage, registry.GOST))
             await engine._publish_twin(gost_backend)
@@ -223,6 +229,47 @@ class Engine:
 
     # -- decryption -------------------------------------------------------------------------
 
+    async def _after_failure(self, kind: str, jid: str, device_id: int,
+                             exc: Exception) -> str:
+        """Re-key at once when we have no session; after HEAL_AFTER failures in a row when
+        the session seems broken (a single failure may be a forgery: the session is intact
+        and must stay)."""
+        if isinstance(exc, NoSession):
+            return await self._heal(kind, jid, device_id)
+        key = (jid, device_id)
+        self._failures[key] = self._failures.get(key, 0) + 1
+        if "replayed" in _reason(exc) or self._failures[key] < HEAL_AFTER:
+            return ""
+        self._failures.pop(key)
+        return await self._heal(kind, jid, device_id)
+
+    async def _heal(self, kind: str, jid: str, device_id: int) -> str:
+        """Replace a missing or broken session with a fresh key exchange (sent as an empty
+        message), at most once a minute per device so forged input cannot make us spin."""
+        now = time.monotonic()
+        if now - self._healed.get((jid, device_id), -HEAL_INTERVAL) < HEAL_INTERVAL:
+            return ""
+        self._healed[(jid, device_id)] = now
+        sm = self.managers[kind]
+        device = next((d for d in await sm.get_device_information(jid)
+                       if d.device_id == device_id), None)
+        backend = next((b for b in self.backends[kind] if device is not None
+                        and b.namespace in device.namespaces), None)
+        if backend is None:
+            return ""
+        try:  # the core's replace_sessions skips devices without a session: do it here
+            content, key_material = await backend.encrypt_empty()
+            bundle = await sm._download_bundle(backend.namespace, jid, device_id)
+            session, wrapped = await backend.build_session_active(jid, device_id, bundle,
+                                                                  key_material)
+            await sm._send_message(Message(backend.namespace, self.own_jid,
+                                           self.device_id(kind), content,
+                                           frozenset({(wrapped, session.key_exchange)})), jid)
+            await backend.store_session(session)
+        except Exception as exc:
+            return f"could not re-key with {jid}/{device_id}: {exc}"
+        return f"sent a fresh key exchange to {jid}/{device_id}; their next message will decrypt"
+
     def addressed(self, elements: list[ET.Element]) -> list[ET.Element]:
         """The encrypted elements of namespaces we speak, GOST first."""
         order = [e.namespace for e in registry.REGISTRY]
@@ -258,8 +305,12 @@ class Engine:
                 raise DecryptError(f"{type(exc).__name__}: {exc}", sender,
                                    message.device_id) from None
             except Exception as exc:
+                reason = _reason(exc)
+                healed = await self._after_failure(entry.identity, sender, message.device_id,
+                                                   exc)
                 raise DecryptError(f"cannot decrypt ({namespace} device {message.device_id}):"
-                                   f" {_reason(exc)}", sender, message.device_id) from None
+                                   f" {reason}", sender, message.device_id, healed) from None
+            self._failures.pop((sender, device.device_id), None)
             if plain is None:
                 return Decrypted(None, device.device_id, namespace, device.trust_level_name)
             try:
@@ -275,6 +326,10 @@ class Engine:
             return Decrypted(env.body, device.device_id, namespace, device.trust_level_name)
         assert last is not None
         raise last
+
+
+HEAL_INTERVAL = 60.0
+HEAL_AFTER = 3
 
 
 def _reason(exc: BaseException) -> str:

@@ -20,9 +20,11 @@ class WireError(E2EError, ValueError):
 class DecryptError(E2EError):
     """A message could not be decrypted; ``reason`` is shown to the user and stored."""
 
-    def __init__(self, reason: str, sender: str = "", device: int = 0) -> None:
+    def __init__(self, reason: str, sender: str = "", device: int = 0,
+                 recovery: str = "") -> None:
         super().__init__(reason)
         self.reason, self.sender, self.device = reason, sender, device
+        self.recovery = recovery
 
 
 class PolicyViolation(E2EError):

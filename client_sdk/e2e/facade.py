@@ -207,7 +207,7 @@ class E2E:
     async def _recover(self, sender: str, exc: DecryptError) -> str:
         """Refresh what may be stale; the omemo core itself re-keys broken sessions."""
         engine = self.ready
-        steps = []
+        steps = [exc.recovery] if exc.recovery else []
         if sender:
             await engine.refresh(sender)
             steps.append(f"refreshed {sender}'s device lists")

@@ -273,3 +273,19 @@ async def test_missing_bundle_is_reported_and_skipped(tmp_path, pair):
     unreachable = [e for e in events if type(e).__name__ == "DeviceUnreachable"]
     assert [(e.jid, e.device) for e in unreachable] == [(B, bob2.device_id())]
     assert "bundle" in unreachable[0].reason.lower()
+
+
+async def test_broken_session_heals(pair):
+    net, alice, bob = pair
+    from client_sdk.e2e.keystore import Scoped
+
+    storage = Scoped(bob.ctx.storage._inner, "gost")
+    await storage.delete(f"/{NS}/sessions/{A}/{alice.device_id()}")  # bob lost his state
+    with pytest.raises(DecryptError) as info:
+        await bob.decrypt(await alice.encrypt({B}, "lost", B), A, "")
+    assert "fresh key exchange" in info.value.recovery
+    healing = net.inbox.pop(A, [])  # the core answered with a fresh key exchange
+    assert healing, "bob's client must re-key automatically"
+    for sender, element in healing:
+        assert (await alice.decrypt([element], sender, "")).body is None
+    assert (await bob.decrypt(await alice.encrypt({B}, "healed", B), A, "")).body == "healed"
