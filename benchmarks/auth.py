@@ -72,12 +72,16 @@ def switch(cfg: Config, internal: bool) -> None:
                        + text[end:])
     ejabberd.start()
     if internal:
-        ejabberd.ctl("register", cfg.admin_user, cfg.domain, cfg.admin_password)
+        for command in ("register", "change_password"):  # the database may be older
+            ejabberd.ctl(command, cfg.admin_user, cfg.domain, cfg.admin_password)
         api = EjabberdApi(cfg)
         registered = set(api.call("registered_users", host=cfg.domain))
         for i in range(USERS):
             if f"bench{i}" not in registered:
                 api.call("register", user=f"bench{i}", host=cfg.domain, password=PASSWORD)
+            else:
+                api.call("change_password", user=f"bench{i}", host=cfg.domain,
+                         newpass=PASSWORD)
 
 
 def measure(cfg: Config, logins: int, workers: int, rounds: int) -> dict[str, dict]:

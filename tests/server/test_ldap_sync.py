@@ -87,3 +87,14 @@ def test_sync_never_takes_over_a_local_user(ldap, db, make_user):
     report = ldap_sync.run(cfg)
     assert any(f"{tag}-ivan" in s for s in report.skipped)
     assert users.get_user(db, f"{tag}-ivan", cfg.domain).source == "local"
+
+
+def test_worker_runs_the_task_and_skips_without_ldap_config(stack):
+    from workflow.app import make_app
+
+    app = make_app(stack)
+    try:
+        reply = app.send_task("oplot.directory.ldap_sync").get(timeout=30)
+    finally:
+        app.close()
+    assert reply == {"skipped": "no [ldap] url configured"}
