@@ -16,11 +16,11 @@ from tests.e2e.conftest import new_user
 pytestmark = [pytest.mark.stack, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
-def oplot(home, *args: str) -> subprocess.CompletedProcess:
+def oplot(home, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "OPLOT_CLIENT_HOME": str(home),
            "OPLOT_KEYSTORE_PASSPHRASE": "cli test passphrase"}
     return subprocess.run([sys.executable, "-m", "client_sdk.cli.main", "--json", *args],
-                          env=env, capture_output=True, text=True, timeout=120)
+                          env=env, capture_output=True, text=True, timeout=120, input=stdin)
 
 
 async def test_cli_send_devices_fingerprint_trust(stack, devices, tmp_path):
@@ -34,6 +34,11 @@ async def test_cli_send_devices_fingerprint_trust(stack, devices, tmp_path):
     assert json.loads(sent.stdout.splitlines()[-1])["encryption"] == NAMESPACE
     got = await bob.wait_for(lambda e: isinstance(e, ChatMessage)
                              and e.body == "from the command line")
+    assert bob.e2e.encryption(got.id) == NAMESPACE
+    chat = oplot(tmp_path, "chat", bob.jid, stdin="typed in oplot chat\n/quit\n")
+    assert chat.returncode == 0, chat.stderr
+    got = await bob.wait_for(lambda e: isinstance(e, ChatMessage)
+                             and e.body == "typed in oplot chat")
     assert bob.e2e.encryption(got.id) == NAMESPACE
     own = json.loads(oplot(tmp_path, "fingerprint").stdout.splitlines()[-1])
     assert own["uri"].startswith(f"xmpp:{alice.jid}?") and "gost-omemo-sid-" in own["uri"]
