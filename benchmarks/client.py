@@ -217,7 +217,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ["OPLOT_CLIENT_HOME"] = tempfile.mkdtemp(prefix="oplot-bench-")
-    stack = reused(args.reuse) if args.reuse else private_stack("bench-client", 13000)
+    stack = reused(args.reuse) if args.reuse else private_stack("bench-client", 13300)
     with stack as cfg:
         result = asyncio.run(run(cfg, args))
     print(json.dumps(result, indent=2)) if args.json else show(result)

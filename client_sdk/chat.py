@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 MAX_REACTIONS = 32
+RECEIPT_DELAY = 0.01
 TYPES = {"chat", "normal", "groupchat", "error", "headline"}
 STATES = {"active", "composing", "paused", "inactive", "gone"}
 MARKERS = ("received", "displayed", "acknowledged")
@@ -69,6 +70,7 @@ class Chat:
         self.client = client
         self.hooks: list[PayloadHook] = []
         self._pending: dict[str, asyncio.Future[None]] = {}
+        self._receipts: list[Message] = []
         # slixmpp's "message" event skips bodiless stanzas (receipts, markers, carbons)
         client.xmpp.register_handler(Callback("oplot-messages", MatchXPath(
             "{jabber:client}message"), self._on_message))
@@ -340,10 +342,20 @@ class Chat:
         return event
 
     def acknowledge(self, msg: Message, events: list[Event]) -> None:
-        """Send a receipt only for a message we accepted as new (XEP-0184)."""
+        """Queue a receipt, only for a message we accepted as new (XEP-0184).
+
+        Receipts leave a few milliseconds later, so they never sit in front of the reply the
+        application is about to send."""
         if (msg["type"] == "chat" and msg["id"]
                 and msg.xml.find("{urn:xmpp:receipts}request") is not None
                 and any(isinstance(e, ChatMessage) and not e.outgoing for e in events)):
             receipt = self.xmpp.make_message(mto=msg["from"], mtype="chat")
             receipt["receipt"] = msg["id"]
+            self._receipts.append(receipt)
+            if len(self._receipts) == 1:
+                asyncio.get_running_loop().call_later(RECEIPT_DELAY, self._send_receipts)
+
+    def _send_receipts(self) -> None:
+        receipts, self._receipts = self._receipts, []
+        for receipt in receipts:
             receipt.send()
