@@ -56,8 +56,7 @@ async def devices(stack: Config) -> AsyncIterator[Callable]:
             await session.hangup()
         calls.close()
         channel.close()
-        await client.disconnect()
-    await asyncio.sleep(0.1)  # slixmpp's cancelled filter tasks finish before the loop closes
+        await disconnect(client)
 
 
 @pytest.fixture
@@ -75,17 +74,30 @@ def room(stack: Config) -> Iterator[str]:
     api.call("destroy_room", name=name, service=stack.conference_domain)
 
 
-def resources() -> tuple[int, int]:
-    """(open UDP sockets of this process, asyncio tasks): what a call must give back."""
-    return len(psutil.Process().net_connections(kind="udp")), len(asyncio.all_tasks())
+def resources() -> tuple[int, set[asyncio.Task]]:
+    """(open UDP sockets of this process, live asyncio tasks): what a call must give back."""
+    return len(psutil.Process().net_connections(kind="udp")), set(asyncio.all_tasks())
 
 
-async def settle_to(baseline: tuple[int, int], timeout: float = 5.0) -> tuple[int, int]:
-    """Wait for closing transports and cancelled tasks to finish; the counts then."""
+async def leftovers(baseline: tuple[int, set[asyncio.Task]],
+                    timeout: float = 5.0) -> tuple[int, set[asyncio.Task]]:
+    """UDP sockets beyond the baseline count and tasks started since, once closing
+    transports and cancelled tasks had ``timeout`` to finish."""
     deadline = time.monotonic() + timeout
-    now = resources()
-    while any(n > b for n, b in zip(now, baseline, strict=True)) and \
-            time.monotonic() < deadline:
+    while True:
+        sockets, tasks = resources()
+        extra = (max(0, sockets - baseline[0]), tasks - baseline[1] - {asyncio.current_task()})
+        if not any(extra) or time.monotonic() > deadline:
+            return extra
         await asyncio.sleep(0.1)
-        now = resources()
-    return now
+
+
+async def disconnect(client: Client) -> None:
+    """Disconnect and end slixmpp's outgoing-filter task: it otherwise lives until the
+    client object is collected, after the test's loop closed ("Task was destroyed but it
+    is pending")."""
+    await client.disconnect()
+    filters = client.xmpp._run_out_filters
+    if filters is not None:
+        filters.cancel()
+        await asyncio.gather(filters, return_exceptions=True)

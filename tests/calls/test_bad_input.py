@@ -20,7 +20,7 @@ from client_sdk.calls.jingle import (
 )
 from client_sdk.calls.jingle.core import child
 from client_sdk.calls.media import synthetic
-from tests.calls.conftest import resources, settle_to
+from tests.calls.conftest import leftovers, resources
 
 pytestmark = pytest.mark.stack
 
@@ -142,4 +142,4 @@ async def test_failed_calls_are_clear_and_leak_nothing(devices):
             await answering
         assert answered.value.reason == "connectivity-error"
     assert not alice[1].sessions and not bob[1].sessions
-    assert await settle_to(baseline) == baseline
+    assert await leftovers(baseline) == (0, set())

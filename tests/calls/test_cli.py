@@ -22,6 +22,7 @@ from client_sdk.calls.media import Probe, synthetic
 from client_sdk.client import Client
 from client_sdk.e2e import E2E, KeyStore
 from client_sdk.store import Store
+from tests.calls.conftest import disconnect
 from tests.conftest import account
 from tests.e2e.conftest import new_user
 
@@ -102,8 +103,7 @@ async def test_cli_call_plays_and_records(stack, tmp_path):
         calls.close()
         channel.close()
         await e2e.stop()
-        await client.disconnect()
-        await asyncio.sleep(0.1)
+        await disconnect(client)
 
 
 async def test_cli_joins_a_conference(stack, tmp_path, devices, room):

@@ -20,6 +20,7 @@ from client_sdk.calls.media import Probe, synthetic
 from client_sdk.client import Client
 from client_sdk.e2e import E2E, KeyStore
 from client_sdk.store import Store
+from tests.calls.conftest import disconnect
 from tests.e2e.conftest import new_user
 
 pytestmark = [pytest.mark.stack, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -53,8 +54,7 @@ async def e2e_devices(stack, tmp_path: Path) -> AsyncIterator[Callable]:
             calls.close()
             channel.close()
             await e2e.stop()
-            await client.disconnect()
-    await asyncio.sleep(0.1)  # slixmpp's cancelled filter tasks finish before the loop closes
+            await disconnect(client)
 
 
 async def test_call_with_fingerprints_over_e2e(e2e_devices):
