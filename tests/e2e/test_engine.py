@@ -289,3 +289,24 @@ async def test_broken_session_heals(pair):
     for sender, element in healing:
         assert (await alice.decrypt([element], sender, "")).body is None
     assert (await bob.decrypt(await alice.encrypt({B}, "healed", B), A, "")).body == "healed"
+
+
+async def test_standard_profile_and_omemo2_backend(pair):
+    _, alice, bob = pair
+    alice.profile = bob.profile = "standard"
+    msg = await alice.encrypt({B}, "legacy between Oplot devices", B)
+    assert {el.tag for el in msg} == {"{eu.siacs.conversations.axolotl}encrypted"}
+    got = await bob.decrypt(msg, A, "")
+    assert got.body == "legacy between Oplot devices"
+    assert got.namespace == "eu.siacs.conversations.axolotl"
+    from client_sdk.e2e import envelope
+    from client_sdk.e2e.registry import spec as backend_spec
+
+    omemo2 = "urn:xmpp:omemo:2"
+    packed = backend_spec(omemo2).pack(envelope.Envelope("over omemo:2", A, B))
+    messages, _ = await alice.managers["standard"].encrypt(
+        frozenset({B}), {omemo2: packed, "eu.siacs.conversations.axolotl": b"x"},
+        backend_priority_order=[omemo2])
+    element = backend_spec(omemo2).serialize_message(next(iter(messages)))
+    got = await bob.decrypt([element], A, "")
+    assert (got.body, got.namespace) == ("over omemo:2", omemo2)
