@@ -174,6 +174,16 @@ async def stack_setup(caller: Calls, callee: Calls) -> float:
     return elapsed
 
 
+async def disconnect(calls: Calls) -> None:
+    """Also end slixmpp's outgoing-filter task, which otherwise outlives the loop."""
+    calls.close()
+    await calls.client.disconnect()
+    filters = calls.client.xmpp._run_out_filters
+    if filters is not None:
+        filters.cancel()
+        await asyncio.gather(filters, return_exceptions=True)
+
+
 def account(cfg: Config, user: str) -> Account:
     return Account(jid=f"{user}@{cfg.domain}", password=cfg.demo_users[user], port=cfg.ports.c2s,
                    ca_file=str(cfg.state_dir / "tls" / "ca.pem"))
@@ -194,8 +204,7 @@ async def setup_times(cfg: Config, runs: int) -> dict:
     bare = [await bare_setup() for _ in range(runs)]
     ours = [await stack_setup(caller, callee) for _ in range(runs)]
     for calls in (caller, callee):
-        calls.close()
-        await calls.client.disconnect()
+        await disconnect(calls)
     anchor, measured = statistics.median(bare), statistics.median(ours)
     limit = SETUP_TARGET[0] * anchor + SETUP_TARGET[1]
     return {"anchor_s": anchor, "ours_s": measured, "ratio": measured / anchor,
@@ -229,8 +238,7 @@ async def sfu_cpu(cfg: Config, count: int, window: float, clip: list[bytes]) -> 
     used = await cpu_percent(components_process(cfg), window)
     for calls, session in joined:
         await session.hangup()
-        calls.close()
-        await calls.client.disconnect()
+        await disconnect(calls)
     return used
 
 
