@@ -5,7 +5,8 @@ Every change happens in one transaction holding the document's row lock, and the
 refuses any transition not listed in ``oplot.wf_transitions`` (migration 0020), so
 concurrent or repeated workers cannot make an illegal or a doubled one: :func:`advance`
 looks at the current state and does the one step that state calls for, or nothing.
-Notifications go into the outbox with the change that causes them.
+Notifications go into the outbox with the change that causes them; the workflow component
+sends them over its XMPP link once the change commits.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from xmpp_server_plugins.config import Config, WorkflowSettings
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 DECISIONS = {"approve": "approved", "reject": "rejected", "return": "returned"}
 MAX_COMMENT, MAX_TITLE = 4000, 512
+OUTBOX_CHANNEL = "oplot_wf_outbox"
 _FILE_PATH = re.compile(r"/files/([A-Za-z0-9_-]{8,64})/[^/]+$")
 
 
@@ -76,10 +78,12 @@ def document_id(value: str) -> str:
 
 def notify(conn: psycopg.Connection, doc_id: str, key: str, recipients: list[str],
            subject: str, body: str) -> None:
+    """Queue a message; the workflow component, woken on commit, sends it."""
     for jid in dict.fromkeys(recipients):
         conn.execute("INSERT INTO oplot.wf_outbox (document_id, key, recipient, subject, body) "
                      "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                      (doc_id, key, jid, subject, body))
+    conn.execute("SELECT pg_notify(%s, '')", (OUTBOX_CHANNEL,))
 
 
 # -- submitting --------------------------------------------------------------------------------
@@ -346,6 +350,19 @@ def _escalate(conn: psycopg.Connection, task_id: int, doc_id: str, stage: int, a
            "it is yours now. See: oplot doc tasks")
     notify(conn, doc_id, f"escalated-{task_id}", [assignee], "Task escalated",
            f"Your task {task_id} on {title!r} passed its deadline and went to {boss}")
+
+
+def stalled(conn: psycopg.Connection, quiet_seconds: int = 30) -> list[str]:
+    """Documents with a step to take and no recent change: their message may have been lost
+    (broker down when it was sent); queueing them again is harmless."""
+    rows = conn.execute(
+        "SELECT id FROM oplot.wf_documents d WHERE updated_at < now() - %s AND ("
+        "state = 'approved' OR state = 'draft' AND (SELECT status FROM oplot.files f "
+        "WHERE f.id = d.file_id) <> 'pending' OR state = 'in_review' AND NOT EXISTS ("
+        "SELECT 1 FROM oplot.wf_tasks t WHERE t.document_id = d.id AND t.stage = d.stage AND "
+        "t.state = 'pending' OR t.document_id = d.id AND t.decided_at > now() - %s)) "
+        "LIMIT 100", (timedelta(seconds=quiet_seconds),) * 2).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 # -- reading -----------------------------------------------------------------------------------

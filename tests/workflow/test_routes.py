@@ -14,8 +14,8 @@ from tests.workflow.conftest import document, notice, sql, wait_state, wait_task
 async def test_two_step_sequential_route(stack, people, route, tmp_path):
     carol, bob, alice = people["carol"], people["bob"], people["alice"]
     name = route("person:bob", "person:alice")
-    told = asyncio.ensure_future(notice(carol, "", "archived", timeout=90))
     doc_id = await carol.submit(document(tmp_path), name, title="Budget 2027")
+    told = asyncio.ensure_future(notice(carol, doc_id, "archived", timeout=90))
     task = await wait_task(bob, doc_id)
     assert task.stage == 1 and not [t for t in await alice.tasks() if t.document_id == doc_id]
     await bob.approve(task.id, "fine by me")

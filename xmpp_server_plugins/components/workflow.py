@@ -6,6 +6,12 @@ with a comment, ``status``, ``routes``, ``enroll`` (certify my signing key) and 
 (the signed final package). A client may send the filled form with ``execute`` (one round
 trip) or execute first and get the blank form, as generic XEP-0050 clients do. Decisions
 are recorded here, under the database's rules; moving the document on is a Celery task.
+
+The component also delivers the workflow's notifications: workers write them to the outbox
+with the change that causes them and NOTIFY; every component instance LISTENs and sends
+unsent rows as ``normal`` messages from ``workflow.DOMAIN``, each row claimed with SKIP
+LOCKED so several instances never send one twice (a crash between send and commit can repeat
+one message; none is lost).
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from celery import Celery
 from psycopg_pool import ConnectionPool
+from slixmpp import ET
 from slixmpp.exceptions import XMPPError
 from slixmpp.plugins.xep_0004 import Form
 from slixmpp.stanza import Iq
@@ -35,6 +43,8 @@ log = logging.getLogger(__name__)
 NS_COMMANDS = "http://jabber.org/protocol/commands"
 MAX_FIELD = 64 * 1024  # the comment limit is far lower; this bounds any one field
 MAX_PACKAGE = 640 * 1024  # base64 of it must fit in a stanza (ejabberd allows 1 MiB)
+NS_WORKFLOW = "urn:oplot:workflow:0"
+OUTBOX_POLL_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,7 @@ class WorkflowComponent(Component):
                                    kwargs={"autocommit": True,
                                            "application_name": "oplot-workflow"})
         self.celery = Celery("oplot-workflow", broker=cfg.rabbitmq_url)
+        self._outbox: asyncio.Future | None = None
         self.register_plugin("xep_0004")
         self.register_plugin("xep_0050")
         self.add_event_handler("session_start", self._open_pool)
@@ -90,6 +101,50 @@ class WorkflowComponent(Component):
 
     async def _open_pool(self, _event: object) -> None:
         await asyncio.to_thread(self.pool.open, False)
+        if self._outbox is None or self._outbox.done():
+            self._outbox = asyncio.ensure_future(self._deliver_forever())
+
+    async def _deliver_forever(self) -> None:
+        """Send the outbox on every NOTIFY, and every few seconds in any case."""
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                        self.cfg.app_dsn, autocommit=True,
+                        application_name="oplot-workflow-outbox") as conn:
+                    await conn.execute(f"LISTEN {documents.OUTBOX_CHANNEL}")
+                    while True:
+                        while await self._deliver_batch(conn):
+                            pass
+                        async for _ in conn.notifies(timeout=OUTBOX_POLL_SECONDS,
+                                                     stop_after=1):
+                            pass
+            except psycopg.Error as exc:
+                log.warning("workflow outbox: %s; retrying", exc)
+                await asyncio.sleep(OUTBOX_POLL_SECONDS)
+
+    async def _deliver_batch(self, conn: psycopg.AsyncConnection) -> int:
+        if not self.ready.is_set():
+            return 0
+        async with conn.transaction():
+            cur = await conn.execute(
+                "SELECT id, document_id, key, recipient, subject, body FROM oplot.wf_outbox "
+                "WHERE sent_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED")
+            rows = await cur.fetchall()
+            for row in rows:
+                self._notice(*row)
+            if rows:
+                await conn.execute("UPDATE oplot.wf_outbox SET sent_at = now() WHERE id = "
+                                   "ANY(%s)", ([r[0] for r in rows],))
+        return len(rows)
+
+    def _notice(self, row_id: int, doc_id: object, key: str, to: str, subject: str,
+                body: str) -> None:
+        msg = self.make_message(mto=to, mbody=body, msubject=subject, mtype="normal",
+                                mfrom=self.boundjid)
+        msg["id"] = f"wf-{row_id}"
+        msg.append(ET.Element(f"{{{NS_WORKFLOW}}}notice", {"document": str(doc_id),
+                                                            "event": key}))
+        msg.send()
 
     def _starter(self, command: Command):
         async def start(iq: Iq, session: dict) -> dict:
