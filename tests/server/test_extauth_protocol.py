@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import io
 import os
-import statistics
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -115,21 +113,3 @@ def test_program_survives_losing_its_database_connection(stack, extauth, make_us
         (stack.database,)).fetchone()[0]
     assert killed >= 1
     assert extauth(good), "the next request must reconnect and succeed"
-
-
-def test_login_check_p95_under_50ms(stack, extauth, make_user):
-    """The full check (lookup, PBKDF2, audit row). The machine is shared with other suites,
-    so the best of three batches counts."""
-    login, password = make_user("fast")
-    good = f"auth:{login}:{stack.domain}:{password}".encode()
-    batches = []
-    for _ in range(3):
-        samples = []
-        for _ in range(40):
-            start = time.perf_counter()
-            assert extauth(good)
-            samples.append((time.perf_counter() - start) * 1000)
-        batches.append(statistics.quantiles(samples, n=20)[-1])
-        if batches[-1] < 50:
-            break
-    assert min(batches) < 50, f"p95 per batch: {batches} ms"
