@@ -70,10 +70,16 @@ class Rooms:
         return room.bare
 
     def is_joined(self, room: str) -> bool:
-        return room in self._nicks
+        """Joined through us or directly through the slixmpp plugin."""
+        return room in self._nicks or any(JID(j).bare == room for j in self.muc.get_joined_rooms())
 
     def nick(self, room: str) -> str:
-        return self._nicks.get(room, "")
+        if room in self._nicks:
+            return self._nicks[room]
+        try:
+            return self.muc.get_our_jid_in_room(JID(room)).split("/", 1)[1]
+        except (KeyError, IndexError):
+            return ""
 
     def joined(self) -> list[str]:
         return sorted(self._nicks)
