@@ -15,7 +15,7 @@ from rich.console import Console
 from client_sdk.accounts import Account
 from client_sdk.client import Client
 from deploy.local.stack import Stack
-from tests.stacks import ROOT, prepare
+from tests.stacks import ROOT, prepare, reset_database
 from xmpp_server_plugins.config import Config
 
 SLOTS = 8
@@ -47,6 +47,7 @@ def stack() -> Iterator[Config]:
     if STATE.exists():
         Stack(STATE).down()
         shutil.rmtree(STATE)
+    reset_database(STACK_NAME)
     prepare(STATE, PORT_OFFSET, STACK_NAME)
     running = Stack(STATE, Console(stderr=True, quiet=True))
     cfg = running.up()

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
+
 from xmpp_server_plugins import config as config_mod
 from xmpp_server_plugins.config import Ports
 
@@ -28,3 +31,12 @@ def prepare(state_dir: Path, offset: int, name: str, **overrides) -> Path:
         path.unlink()
     config_mod.write_new(path, doc)
     return path
+
+
+def reset_database(name: str) -> None:
+    """Drop a test stack's database and role so each session starts from nothing (no stale
+    offline messages or archives from an earlier run)."""
+    ident = name.replace("-", "_")
+    with psycopg.connect(config_mod.DEFAULT_POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(ident)))

@@ -91,3 +91,36 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def strays(state_dir: Path) -> list[int]:
+    """Live processes that belong to a stack by construction but are not in its PID files:
+    those running in its state dir, and ejabberd nodes whose spool is there (an ejabberd
+    restarted behind our back gets a new PID)."""
+    state = str(state_dir.resolve())
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(proc / "cwd")
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if _zombie(int(proc.name)):
+            continue
+        if cwd == state or cwd.startswith(state + "/") or f"{state}/ejabberd/spool" in cmd:
+            found.append(int(proc.name))
+    return found
+
+
+def terminate(pids: list[int], timeout: float = 10.0) -> None:
+    """SIGTERM, wait, then SIGKILL whatever is left."""
+    for pid in pids:
+        _signal(os.kill, pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(_zombie(p) for p in pids):
+        time.sleep(0.1)
+    for pid in pids:
+        if not _zombie(pid):
+            _signal(os.kill, pid, signal.SIGKILL)

@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 from rich.console import Console
 
-from deploy.local import certs, clamd, demo, postgres, rabbitmq, system
+from deploy.local import certs, clamd, demo, postgres, procs, rabbitmq, system
 from deploy.local.ejabberd import Ejabberd, start_epmd
 from deploy.local.errors import StackError
 from deploy.local.procs import Registry
@@ -271,6 +271,10 @@ class Stack:
         for name in reversed(SERVICES):
             if self._stop(cfg, name):
                 stopped.append(name)
+        leftovers = procs.strays(self.state_dir)
+        if leftovers:
+            procs.terminate(leftovers)
+            stopped.append(f"stray PIDs {', '.join(map(str, leftovers))}")
         return stopped
 
     def _stop(self, cfg: Config | None, name: str) -> bool:

@@ -70,6 +70,7 @@ def test_up_status_up_again_down(state):
     assert ours(state), "expected running processes before down"
     down = run(state, "down")
     assert down.returncode == 0 and "stopped" in down.stderr
+    assert "stray" not in down.stderr, "every process should have been stopped by its PID file"
     assert ours(state) == []
     assert all(Registry(state / "run").pid(n) is None for n in pids_before)
     assert run(state, "status").returncode == 1
