@@ -130,6 +130,10 @@ class Engine:
                                                 tuple(sorted(before - after))))
         self._refreshed.add(jid)
 
+    def known(self) -> set[str]:
+        """Contacts whose device lists this session has read."""
+        return set(self._refreshed)
+
     async def devices(self, jid: str) -> list[Device]:
         out = []
         for kind, sm in self.managers.items():

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from omemo import Storage
-from slixmpp import JID, Message
+from slixmpp import JID, Message, Presence
 
 from client_sdk.e2e import policy, registry, trust
 from client_sdk.e2e.engine import Decrypted, Device, Engine
@@ -39,6 +39,7 @@ FALLBACK = "[This message is end-to-end encrypted (OMEMO); your client cannot re
 EME = "{urn:xmpp:eme:0}encryption"
 MARK = "{urn:oplot:e2e}token"
 REMEMBER = 1000
+PRESENCE_REFRESH_DELAY = 3.0
 
 
 class E2E:
@@ -65,10 +66,12 @@ class E2E:
         self.engine = await Engine.open(self.client.jid, storage, self.plugin,
                                         self.client.emit, self.profile)
         self.plugin.on_device_list = self._device_list
+        self.client.xmpp.add_event_handler("presence_available", self._presence)
         self._started.set()
 
     async def stop(self) -> None:
         self.plugin.on_device_list = None
+        self.client.xmpp.del_event_handler("presence_available", self._presence)
         self._started.clear()
         if self.engine is not None:
             await self.engine.close()
@@ -215,6 +218,20 @@ class E2E:
             await engine.refresh(self.client.jid)
             steps.append("re-published our device in our device list")
         return "; ".join(steps)
+
+    def _presence(self, presence: Presence) -> None:
+        """A contact's resource came online: maybe a new device. Re-read its device lists
+        shortly after (a new device publishes them right after login), so the user hears
+        about it even where PEP notifications do not reach us."""
+        jid = presence["from"].bare
+        if self.engine is None or jid == self.client.jid or jid not in self.engine.known():
+            return
+        self.client.spawn(self._refresh_later(jid))
+
+    async def _refresh_later(self, jid: str) -> None:
+        await asyncio.sleep(PRESENCE_REFRESH_DELAY)
+        if self.engine is not None:
+            await self.engine.refresh(jid)
 
     async def _device_list(self, jid: str, namespace: str, payload: ET.Element) -> None:
         engine = self.ready
