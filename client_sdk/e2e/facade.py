@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 FALLBACK = "[This message is end-to-end encrypted (OMEMO); your client cannot read it]"
 EME = "{urn:xmpp:eme:0}encryption"
 MARK = "{urn:oplot:e2e}token"
+RETRACT = "{urn:xmpp:message-retract:1}retract"
 REMEMBER = 1000
 PRESENCE_REFRESH_DELAY = 3.0
 
@@ -145,7 +146,8 @@ class E2E:
     def outgoing(self, msg: Message) -> None:
         """Plain bodies through Chat.send are refused once E2E runs under a GOST policy."""
         if (self.engine is not None and msg["body"] and msg["type"] in ("chat", "groupchat")
-                and policy.uses_gost(self.profile) and not encrypted_elements(msg)):
+                and policy.uses_gost(self.profile) and not encrypted_elements(msg)
+                and msg.xml.find(RETRACT) is None):  # a retraction's body is fixed text
             raise PolicyViolation("plaintext sending is disabled by the E2E policy; "
                                   "use E2E.send (oplot send encrypts)")
 
