@@ -148,14 +148,20 @@ class Rooms:
         try:
             await self.muc.join_muc_wait(JID(room), nick, maxstanzas=0, timeout=15)
         except PresenceError as exc:
-            self._nicks.pop(room, None)
+            self._forget(room, nick)
             err = exc.presence["error"]
             reason = "members only" if err["condition"] == "registration-required" else ""
             raise from_condition(err["condition"], f"join {room}", reason or err["text"]) \
                 from None
         except TimeoutError:
-            self._nicks.pop(room, None)
+            self._forget(room, nick)
             raise RequestTimeout(f"join {room}: no answer from the room") from None
+
+    def _forget(self, room: str, nick: str) -> None:
+        """A refused join: the plugin still counts the room as joined until we leave it."""
+        self._nicks.pop(room, None)
+        if any(JID(j).bare == room for j in self.muc.get_joined_rooms()):
+            self.muc.leave_muc(JID(room), nick)
 
     async def leave(self, name: str) -> None:
         """Leave and drop the bookmark, so no device autojoins it again."""
