@@ -18,6 +18,7 @@ import secrets
 import uuid
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -251,6 +252,35 @@ class E2E:
         if added or removed:
             self.client.emit(DeviceListChanged(jid, namespace, added, removed))
 
+    # -- archive ------------------------------------------------------------------------------
+
+    async def archive(self, peer: str, kind: str = "groupchat",
+                      limit: int = 100) -> list[Archived]:
+        """Decrypt what the server archived (MAM) for a room, or for a 1:1 peer: how
+        members who were offline read the group messages encrypted to them meanwhile."""
+        engine = self.ready
+        room = self.client.rooms.jid(peer) if kind == "groupchat" else ""
+        query = {"jid": JID(room)} if room else {"with_jid": JID(JID(peer).bare)}
+        out = []
+        async for result in self.client.xmpp.plugin["xep_0313"].iterate(total=limit, **query):
+            msg = result["mam_result"]["forwarded"]["stanza"]
+            elements = encrypted_elements(msg)
+            if not elements:
+                continue
+            sender = _archived_sender(msg) if room else msg["from"].bare
+            msg_id = msg["origin_id"]["id"] or msg["id"]
+            if sender == self.client.jid and msg_id in self._sent:
+                out.append(Archived(sender, self._sent[msg_id], msg_id, "own"))
+                continue
+            try:
+                got = await engine.decrypt(elements, sender, room)
+            except DecryptError as exc:
+                out.append(Archived(sender, "", msg_id, f"undecryptable: {exc.reason}"))
+                continue
+            if got.body is not None:
+                out.append(Archived(sender, got.body, msg_id, got.namespace))
+        return out
+
     # -- devices and trust --------------------------------------------------------------------
 
     async def devices(self, jid: str | None = None) -> list[Device]:
@@ -273,6 +303,23 @@ class E2E:
         own = [d for d in await self.ready.devices(self.client.jid) if d.own]
         return trust.uri(self.client.jid, {(d.kind, d.id): bytes.fromhex(
             trust.normalise(d.fingerprint)) for d in own})
+
+
+@dataclass(frozen=True)
+class Archived:
+    """One archived encrypted message: ``encryption`` is the namespace or the reason."""
+
+    sender: str
+    body: str
+    id: str
+    encryption: str
+
+
+def _archived_sender(msg: Message) -> str:
+    """The real JID a non-anonymous room records with each archived message."""
+    item = msg.xml.find("{http://jabber.org/protocol/muc#user}x/"
+                        "{http://jabber.org/protocol/muc#user}item")
+    return JID(item.get("jid")).bare if item is not None and item.get("jid") else ""
 
 
 def _namespaces(elements: list[ET.Element]) -> str:

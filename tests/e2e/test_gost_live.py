@@ -70,6 +70,11 @@ async def test_group_room_members_including_offline(stack, devices):
     echo = await owner.wait_for(lambda e: isinstance(e, ChatMessage) and e.kind == "groupchat"
                                 and e.body == "secret to the room")
     assert echo.outgoing
+    back = await devices(users[2])  # the absent member returns and reads the archive
+    await back.client.rooms.join(room)
+    archived = await back.e2e.archive(room)
+    assert [(a.sender, a.body, a.encryption) for a in archived] == [
+        (users[0].jid, "secret to the room", NAMESPACE)]
 
 
 async def test_two_devices_with_carbons(stack, devices):
