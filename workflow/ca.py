@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,8 +72,10 @@ def _load_or_make(path: Path, name: str, make) -> Signer:
     return Signer(load_private_key(key_file.read_bytes()), Certificate.load(cert_file.read_bytes()))
 
 
+@functools.cache
 def authority(state_dir: Path, domain: str) -> Signer:
-    """The CA key and self-signed certificate, created on first use."""
+    """The CA key and self-signed certificate, created on first use (then kept in memory:
+    the files never change under a running process)."""
     with _locked(state_dir) as path:
         return _load_or_make(path, "ca", lambda key: issue_certificate(
             subject=Name.parse(f"CN=Oplot CA {domain}, O={domain}"),
@@ -80,6 +83,7 @@ def authority(state_dir: Path, domain: str) -> Signer:
             path_length=0))
 
 
+@functools.cache
 def service(state_dir: Path, domain: str) -> Signer:
     """The workflow service's own key: it signs approval sheets as ``workflow.DOMAIN``."""
     ca = authority(state_dir, domain)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import zipfile
 
+from client_sdk.cli.main import main as cli
 from client_sdk.documents import verify_package
 from tests.gost.oracle import openssl, requires_engine
 from tests.workflow.conftest import document, notice, sql, wait_state, wait_task
@@ -47,8 +48,20 @@ async def test_parallel_stage_waits_for_everyone(stack, people, route, tmp_path)
                doc_id)[0][0] == "in_review"
     await bob.approve(bob_task.id)
     await wait_state(stack, doc_id, "archived")
-    report = verify_package(await carol.package(doc_id, tmp_path))
+    package = await carol.package(doc_id, tmp_path)
+    report = verify_package(package)
     assert report.ok and sorted(report.signers) == sorted([alice.client.jid, bob.client.jid])
+    assert cli(["doc", "verify", str(package)]) == 0
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(package) as src, zipfile.ZipFile(forged, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            dst.writestr(item, data.replace(b"Order", b"Ordex") if "document/" in
+                         item.filename else data)
+    problems = verify_package(forged).problems
+    assert problems and all("document" in p or "signature" in p or "not over" in p
+                            or "messageDigest" in p for p in problems), problems
+    assert cli(["doc", "verify", str(forged)]) == 2
 
 
 async def test_rejection_returns_the_document_to_its_author(stack, people, route, tmp_path):

@@ -10,6 +10,7 @@ sends them (see xmpp_server_plugins.components.workflow).
 
 from __future__ import annotations
 
+import functools
 import socket
 
 import psycopg
@@ -23,8 +24,26 @@ ADVANCE, SWEEP = "oplot.workflow.advance", "oplot.workflow.sweep"
 RETRY_ON = (psycopg.OperationalError, ScanPending)
 
 
+@functools.cache
+def _load(path: str) -> config_mod.Config:
+    return config_mod.load(path)
+
+
 def _config(task) -> config_mod.Config:
-    return config_mod.load(task.app.conf.oplot_config_path)
+    return _load(task.app.conf.oplot_config_path)
+
+
+_connections: dict[str, psycopg.Connection] = {}
+
+
+def _connection(cfg: config_mod.Config) -> psycopg.Connection:
+    """This worker process's connection, opened on first use (after the pool's fork) and
+    replaced when it breaks: a new connection per task costs more than most steps."""
+    conn = _connections.get(cfg.app_dsn)
+    if conn is None or conn.closed or conn.broken:
+        conn = _connections[cfg.app_dsn] = psycopg.connect(
+            cfg.app_dsn, autocommit=True, application_name="oplot-workflow")
+    return conn
 
 
 @shared_task(name=ADVANCE, bind=True, acks_late=True, reject_on_worker_lost=True,
@@ -34,14 +53,13 @@ def advance(self, doc_id: str) -> dict[str, object]:
     cfg = _config(self)
     worker = self.request.hostname or socket.gethostname()
     steps: list[str] = []
-    with psycopg.connect(cfg.app_dsn, autocommit=True,
-                         application_name="oplot-workflow") as conn:
-        try:
-            while (step := documents.advance(conn, cfg, doc_id, worker,
-                                             self.request.id or "eager")) is not None:
-                steps.append(step)
-        except NotFound:
-            return {"document": doc_id, "steps": [], "error": "no such document"}
+    conn = _connection(cfg)
+    try:
+        while (step := documents.advance(conn, cfg, doc_id, worker,
+                                         self.request.id or "eager")) is not None:
+            steps.append(step)
+    except NotFound:
+        return {"document": doc_id, "steps": [], "error": "no such document"}
     return {"document": doc_id, "steps": steps}
 
 
@@ -49,9 +67,8 @@ def advance(self, doc_id: str) -> dict[str, object]:
              retry_backoff_max=30, retry_jitter=True, max_retries=5)
 def sweep(self) -> dict[str, object]:
     cfg = _config(self)
-    with psycopg.connect(cfg.app_dsn, autocommit=True,
-                         application_name="oplot-workflow-beat") as conn:
-        touched = documents.sweep(conn, cfg.workflow) | set(documents.stalled(conn))
+    conn = _connection(cfg)
+    touched = documents.sweep(conn, cfg.workflow) | set(documents.stalled(conn))
     for doc_id in touched:
         advance.delay(doc_id)  # an escalation may complete a stage
     return {"documents": sorted(touched)}
