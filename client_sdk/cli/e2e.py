@@ -84,7 +84,10 @@ def register(sub: argparse._SubParsersAction, cmd: Callable[..., argparse.Argume
             try:
                 while (line := await asyncio.to_thread(sys.stdin.readline)) not in ("",
                                                                                       "/quit\n"):
-                    if line.strip():
+                    if line.startswith("/"):
+                        console.print("[dim]only text lines and /quit in an encrypted chat; "
+                                      "corrections and replies are not encrypted yet[/dim]")
+                    elif line.strip():
                         await e2e.send(peer, line.rstrip("\n"), kind)
             finally:
                 printer.cancel()
@@ -129,8 +132,10 @@ def register(sub: argparse._SubParsersAction, cmd: Callable[..., argparse.Argume
     for name, func in (("send", send), ("chat", chat)):
         if name in sub.choices:
             sub.choices[name].set_defaults(func=func)
-    if "send" in sub.choices:
-        sub.choices["send"].add_argument("--room", action="store_true", help="TO is a room")
+    send_parser = sub.choices.get("send")
+    if send_parser is not None and not any("--room" in a.option_strings
+                                           for a in send_parser._actions):
+        send_parser.add_argument("--room", action="store_true", help="TO is a room")
     p = cmd("devices", devices, "OMEMO devices of a contact (or ours) with fingerprints")
     p.add_argument("jid", nargs="?", default="")
     p = cmd("trust", trust_cmd, "verify, blindly trust or distrust a device")
