@@ -179,14 +179,13 @@ class E2E:
             self._deliver(msg, self._sent[msg_id])  # our own echo: never encrypted for us
             return
         sender = self._sender(msg)
-        to = msg["to"].bare if msg["type"] != "groupchat" else msg["from"].bare
-        if msg["type"] != "groupchat" and sender == self.client.jid:
-            to = msg["to"].bare  # a carbon of our own message
+        # the conversation the sender sealed into the plaintext: the room, our account,
+        # or (a carbon of our own message) the peer — a server cannot re-route it
+        to = msg["from"].bare if msg["type"] == "groupchat" else msg["to"].bare
         try:
             if not sender:
                 raise DecryptError("sender's real JID unknown (room must be non-anonymous)")
-            result = await self.ready.decrypt(elements, sender, to if msg["type"] ==
-                                              "groupchat" else "")
+            result = await self.ready.decrypt(elements, sender, to)
         except DecryptError as exc:
             await self._undecryptable(msg, msg_id, sender, exc)
             return
