@@ -4,8 +4,10 @@ them, fetch and verify the final package.
 Approvals are signed here, on the approver's device: the document is downloaded and
 checked against the author's SHA-256, then signed as detached CMS SignedData (GOST R
 34.10-2012, Streebog) with the user's own key. That key is generated on this device and
-never leaves it (``$OPLOT_CLIENT_HOME/signing/JID/key.pem``, mode 0600); the organisation CA
-certifies it through the ``enroll`` command. :func:`verify_package` checks a package offline.
+never leaves it: ``$OPLOT_CLIENT_HOME/signing/JID/key.sealed`` (mode 0600) holds it sealed
+with Kuznyechik-MGM under a key derived from the account secret; the organisation CA
+certifies it through the ``enroll`` command (a new key each time). :func:`verify_package`
+checks a package offline.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
@@ -30,18 +33,21 @@ from client_sdk.files.sfs import FileOffer, safe_name
 from gost import (
     Certificate,
     CertificateRequest,
+    KuznyechikMGM,
     Name,
     PrivateKey,
     cms,
     get_curve,
     load_private_key,
-    private_key_to_pem,
+    pbkdf2_streebog512,
+    private_key_to_der,
 )
-from gost.exceptions import DecodeError, InvalidSignature
+from gost.exceptions import DecodeError, InvalidSignature, InvalidTag
 
 NS_COMMANDS = "http://jabber.org/protocol/commands"
 NS_DATA = "jabber:x:data"
 MAX_COMMENT = 4000
+KEY_ITERATIONS = 2000  # PBKDF2-HMAC-Streebog-512 sealing the device key (R 50.1.111-2016)
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 
 
@@ -81,27 +87,48 @@ def identity_dir(jid: str) -> Path:
     return accounts.home() / "signing" / jid
 
 
-def load_identity(jid: str) -> Identity | None:
+def _sealing_key(secret: str, salt: bytes) -> KuznyechikMGM:
+    return KuznyechikMGM(pbkdf2_streebog512(secret.encode(), salt, KEY_ITERATIONS, 32))
+
+
+def _seal(secret: str, jid: str, der: bytes) -> bytes:
+    salt = secrets.token_bytes(16)
+    nonce = bytes([secrets.randbelow(128)]) + secrets.token_bytes(15)
+    return salt + nonce + _sealing_key(secret, salt).encrypt(nonce, der, jid.encode())
+
+
+def _unseal(secret: str, jid: str, blob: bytes) -> PrivateKey:
+    try:
+        der = _sealing_key(secret, blob[:16]).decrypt(blob[16:32], blob[32:], jid.encode())
+    except (InvalidTag, ValueError) as exc:
+        raise DocumentError(f"the signing key of {jid} does not open with this account's "
+                            "secret (changed password? run: oplot doc enroll)") from exc
+    return load_private_key(der)
+
+
+def load_identity(jid: str, secret: str) -> Identity | None:
+    """The device's key (sealed with the account secret) with its certificates, if any."""
     where = identity_dir(jid)
     try:
-        return Identity(load_private_key((where / "key.pem").read_bytes()),
-                        Certificate.load((where / "cert.pem").read_bytes()),
-                        Certificate.load((where / "ca.pem").read_bytes()))
+        blob = (where / "key.sealed").read_bytes()
+        certificate = Certificate.load((where / "cert.pem").read_bytes())
+        authority = Certificate.load((where / "ca.pem").read_bytes())
     except FileNotFoundError:
         return None
+    return Identity(_unseal(secret, jid, blob), certificate, authority)
 
 
-def _private_key(jid: str) -> PrivateKey:
-    """This device's signing key, made on first use (mode 0600, never sent anywhere)."""
+def _new_key(jid: str, secret: str) -> PrivateKey:
+    """A fresh signing key, made and kept on this device only (sealed, mode 0600)."""
     where = identity_dir(jid)
     where.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = where / "key.pem"
-    if not path.exists():
-        key = PrivateKey.generate(get_curve("TCA"))
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(private_key_to_pem(key))
-    return load_private_key(path.read_bytes())
+    key = PrivateKey.generate(get_curve("TCA"))
+    tmp = where / f".key.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(_seal(secret, jid, private_key_to_der(key)))
+    tmp.replace(where / "key.sealed")
+    return key
 
 
 # -- offline package verification --------------------------------------------------------------
@@ -179,6 +206,7 @@ class Documents:
         self.client = client
         self.service = f"workflow.{JID(client.jid).domain}"
         self._files: upload.UploadService | None = None
+        self._identity: Identity | None = None
 
     async def _command(self, node: str, values: dict[str, str] | None = None,
                        ) -> tuple[dict[str, str], list[dict[str, str]]]:
@@ -240,20 +268,28 @@ class Documents:
         raise DocumentError(f"task {task_id} is not among your open tasks")
 
     async def enroll(self) -> Identity:
-        """Have the organisation CA certify this device's signing key."""
-        jid = self.client.jid
-        request = CertificateRequest.create(Name.parse(f"CN={jid}"), _private_key(jid))
+        """Make a signing key on this device and have the organisation CA certify it."""
+        jid, secret = self.client.jid, self.client.account.password
+        key = await asyncio.to_thread(_new_key, jid, secret)
+        request = CertificateRequest.create(Name.parse(f"CN={jid}"), key)
         fields, _ = await self._command("enroll", {"request": request.to_pem().decode()})
         where = identity_dir(jid)
         (where / "cert.pem").write_bytes(fields["certificate"].encode())
         (where / "ca.pem").write_bytes(fields["ca"].encode())
-        identity = load_identity(jid)
-        assert identity is not None
-        return identity
+        self._identity = Identity(key, Certificate.load(fields["certificate"].encode()),
+                                  Certificate.load(fields["ca"].encode()))
+        return self._identity
+
+    async def identity(self) -> Identity:
+        """This device's certified signing identity (enrolling on first use)."""
+        if self._identity is None:
+            self._identity = await asyncio.to_thread(
+                load_identity, self.client.jid, self.client.account.password)
+        return self._identity or await self.enroll()
 
     async def sign(self, task: Task) -> bytes:
         """Download the task's document, check it, sign it here (enrolling when needed)."""
-        identity = load_identity(self.client.jid) or await self.enroll()
+        identity = await self.identity()
         with tempfile.TemporaryDirectory() as tmp:
             async with upload.http_session(self.client.account.ca_file) as session:
                 dest = await download.download(session, task.offer, Path(tmp) / "document")

@@ -46,10 +46,13 @@ class Share:
     cipher: str
     key: str
 
-    def file_id(self) -> str:
+    def file_id(self, files_url: str) -> str:
+        """The upload service's id of the file; refused unless the URL is that service's."""
         match = _FILE_PATH.search(urlsplit(self.url).path)
-        if not match or urlsplit(self.url).scheme != "https":
-            raise WorkflowError(f"{self.url[:200]!r} is not a file service download URL")
+        if not match or not self.url.startswith(f"{files_url}/files/"):
+            raise WorkflowError(f"{self.url[:200]!r} is not a download URL of {files_url}")
+        if len(self.cipher) > 128 or not 16 <= len(self.key) <= 128:
+            raise WorkflowError("the file's cipher and key are missing or malformed")
         return match.group(1)
 
 
@@ -89,10 +92,10 @@ def notify(conn: psycopg.Connection, doc_id: str, key: str, recipients: list[str
 # -- submitting --------------------------------------------------------------------------------
 
 def submit(conn: psycopg.Connection, domain: str, author: str, *, title: str,
-           classification: str, route: str, share: Share, sha256: str, size: int,
-           filename: str) -> str:
-    """Create a draft for an uploaded file; refused unless the file is the author's and its
-    scan verdict is clean or still pending (a worker waits for it)."""
+           classification: str, route: str, share: Share, files_url: str, sha256: str,
+           size: int, filename: str) -> str:
+    """Create a draft for a file uploaded to ``files_url``; refused unless the file is the
+    author's and its scan verdict is clean or still pending (a worker waits for it)."""
     title = _text(title, "title", MAX_TITLE)
     filename = _text(filename, "file name", 255)
     if classification not in CLASSIFICATIONS:
@@ -101,7 +104,7 @@ def submit(conn: psycopg.Connection, domain: str, author: str, *, title: str,
         raise WorkflowError("sha256 must be 64 lowercase hex digits")
     if size < 0:
         raise WorkflowError("size must not be negative")
-    file_id = share.file_id()
+    file_id = share.file_id(files_url)
     with conn.transaction():
         set_actor(conn, author)
         row = conn.execute("SELECT owner, status, reason FROM oplot.files WHERE id = %s",
@@ -230,7 +233,7 @@ def _next_step(conn: psycopg.Connection, doc: dict[str, Any]) -> tuple[str, Appl
 
 def _start_review(conn: psycopg.Connection, cfg: Config, doc: dict[str, Any]) -> None:
     try:
-        data = content.read(cfg, conn, doc["file_id"], doc["sha256"])
+        data = content.read(cfg, conn, doc["file_id"], doc["sha256"], doc["share"]["key"])
     except content.Unreadable as exc:
         _close(conn, doc, "rejected", str(exc), "Document refused")
         return
@@ -294,7 +297,7 @@ def _close(conn: psycopg.Connection, doc: dict[str, Any], state: str, reason: st
 
 
 def _archive(conn: psycopg.Connection, cfg: Config, doc: dict[str, Any]) -> None:
-    data = content.read(cfg, conn, doc["file_id"], doc["sha256"])
+    data = content.read(cfg, conn, doc["file_id"], doc["sha256"], doc["share"]["key"])
     blob = package.build(conn, cfg, doc, data)
     conn.execute("INSERT INTO oplot.wf_packages (document_id, sha256, data) VALUES (%s, %s, %s)",
                  (doc["id"], hashlib.sha256(blob).hexdigest(), blob))

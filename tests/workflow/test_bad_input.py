@@ -4,6 +4,7 @@ signatures."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
@@ -114,3 +115,22 @@ async def test_forged_and_mismatched_signatures_are_refused(stack, people, route
     assert _snapshot(stack, doc_id) == before
     await bob.approve(task.id, signature=content)
     await wait_state(stack, doc_id, "archived")
+
+
+async def test_foreign_url_or_wrong_key_is_refused(stack, people, route, tmp_path):
+    carol = people["carol"]
+    name = route("person:bob")
+    url, cipher, key, digest = await carol._upload(document(tmp_path))
+    fields = {"route": name, "title": "t", "classification": "public", "cipher": cipher,
+              "sha256": digest, "size": "1", "filename": "a.txt"}
+    before = sql(stack, "SELECT count(*) FROM oplot.wf_documents")
+    foreign = url.replace("https://localhost", "https://files.example.org")
+    with pytest.raises(ProtocolError, match="is not a download URL of"):
+        await carol._command("submit", fields | {"url": foreign, "key": key})
+    assert sql(stack, "SELECT count(*) FROM oplot.wf_documents") == before
+    wrong = base64.b64encode(bytes(len(base64.b64decode(key)))).decode()
+    fields |= {"url": url, "key": wrong}
+    doc_id = (await carol._command("submit", fields))[0]["document"]
+    assert await wait_state(stack, doc_id, "rejected") == "rejected"
+    assert "not the file's key" in sql(stack, "SELECT reason FROM oplot.wf_documents "
+                                       "WHERE id = %s", doc_id)[0][0]

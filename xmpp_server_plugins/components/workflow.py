@@ -209,8 +209,10 @@ def _submit(comp: WorkflowComponent, jid: str, v: dict[str, str]) -> Form:
     with comp.db() as conn:
         doc_id = documents.submit(conn, comp.domain, jid, title=v["title"],
                                   classification=v["classification"] or "internal",
-                                  route=v["route"], share=share, sha256=v["sha256"].lower(),
-                                  size=size, filename=v["filename"])
+                                  route=v["route"], share=share,
+                                  files_url=comp.cfg.upload.public_url,
+                                  sha256=v["sha256"].lower(), size=size,
+                                  filename=v["filename"])
     comp.enqueue(doc_id)
     return _form("result", "Document submitted", {"document": doc_id, "state": "draft"})
 
