@@ -1,12 +1,19 @@
 """The local store of one device: message cache, reactions and history sync pointers in
 SQLite, so history is readable offline and catch-up resumes where it stopped.
 
+A conversation reads back in the server's archive order, not in arrival order: a message
+sorts by its archive id (XEP-0359 stanza-id; ejabberd's are increasing microsecond stamps),
+so a stanza the server re-routes late from a dead session still lands in its place. A
+message with no numeric archive id yet (our own, just sent) goes after the newest one known
+and moves to its archive position once the archive id is seen.
+
 Writes commit before the client emits the matching event: a crash never loses a message it
 already showed, and the unique keys make re-delivery (SM resend, MAM overlap) a no-op."""
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -19,6 +26,7 @@ from client_sdk.events import ChatMessage
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY,
+    pos INTEGER NOT NULL,
     archive TEXT NOT NULL,
     peer TEXT NOT NULL,
     stanza_id TEXT,
@@ -35,7 +43,6 @@ CREATE TABLE IF NOT EXISTS messages (
     UNIQUE (archive, stanza_id),
     UNIQUE (peer, sender, msg_id)
 );
-CREATE INDEX IF NOT EXISTS messages_peer ON messages (peer, seq);
 CREATE TABLE IF NOT EXISTS reactions (
     peer TEXT NOT NULL, msg_id TEXT NOT NULL, sender TEXT NOT NULL, vals TEXT NOT NULL,
     PRIMARY KEY (peer, msg_id, sender)
@@ -44,6 +51,13 @@ CREATE TABLE IF NOT EXISTS sync (
     archive TEXT PRIMARY KEY, last_id TEXT NOT NULL, updated REAL NOT NULL
 );
 """
+INDEX = "CREATE INDEX IF NOT EXISTS messages_order ON messages (peer, pos)"
+ARCHIVE_ID = re.compile(r"[0-9]{1,18}")  # fits SQLite's 64-bit INTEGER
+
+
+def position(stanza_id: str | None) -> int | None:
+    """Where a message sorts in its conversation: its archive id when that is numeric."""
+    return int(stanza_id) if stanza_id and ARCHIVE_ID.fullmatch(stanza_id) else None
 
 
 class Store:
@@ -57,9 +71,28 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         self._depth = 0
+        self._add_positions()
+        self.db.execute(INDEX)
 
     def close(self) -> None:
         self.db.close()
+
+    def _add_positions(self) -> None:
+        """Stores written before archive ordering get their positions (once)."""
+        if "pos" in {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}:
+            return
+        newest: dict[str, int] = {}
+        with self.batch():
+            self.db.execute("ALTER TABLE messages ADD COLUMN pos INTEGER NOT NULL DEFAULT 0")
+            rows = self.db.execute("SELECT seq, peer, stanza_id FROM messages ORDER BY seq")
+            for seq, peer, stanza_id in rows.fetchall():
+                pos = position(stanza_id) or newest.get(peer, 0) + 1
+                newest[peer] = max(pos, newest.get(peer, 0))
+                self.db.execute("UPDATE messages SET pos = ? WHERE seq = ?", (pos, seq))
+
+    def _newest(self, peer: str) -> int:
+        return self.db.execute("SELECT coalesce(max(pos), 0) FROM messages WHERE peer = ?",
+                               (peer,)).fetchone()[0]
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -82,7 +115,7 @@ class Store:
         """Store a message; False when it is already known (by archive id or sender id).
 
         A known message that now comes with its archive id (our own sent message seen again
-        through MAM) gets that id recorded."""
+        through MAM) gets that id recorded, and moves to its archive position."""
         with self.batch():
             row = self.db.execute(
                 "SELECT seq, stanza_id FROM messages WHERE peer = ? AND sender = ? AND msg_id = ?",
@@ -93,14 +126,16 @@ class Store:
                     (archive, msg.stanza_id)).fetchone()
             if row is not None:
                 if msg.stanza_id and not row[1]:
-                    self.db.execute("UPDATE messages SET stanza_id = ? WHERE seq = ?",
-                                    (msg.stanza_id, row[0]))
+                    self.db.execute(
+                        "UPDATE messages SET stanza_id = ?, pos = coalesce(?, pos) WHERE seq = ?",
+                        (msg.stanza_id, position(msg.stanza_id), row[0]))
                 return False
             ts = (msg.timestamp or datetime.now(UTC)).timestamp()
+            pos = position(msg.stanza_id) or self._newest(msg.peer) + 1
             self.db.execute(
-                "INSERT INTO messages (archive, peer, stanza_id, msg_id, sender, nick, kind,"
-                " outgoing, body, ts, reply_to) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (archive, msg.peer, msg.stanza_id or None, msg.id, msg.sender, msg.nick,
+                "INSERT INTO messages (pos, archive, peer, stanza_id, msg_id, sender, nick,"
+                " kind, outgoing, body, ts, reply_to) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (pos, archive, msg.peer, msg.stanza_id or None, msg.id, msg.sender, msg.nick,
                  msg.kind, int(msg.outgoing), msg.body, ts, msg.reply_to))
             return True
 
@@ -148,10 +183,11 @@ class Store:
                             (archive, last_id, time.time()))
 
     def history(self, peer: str, limit: int = 50) -> list[dict]:
-        """The last ``limit`` messages with ``peer`` (contact or room), oldest first."""
+        """The last ``limit`` messages with ``peer`` (contact or room), in archive order."""
         rows = self.db.execute(
             "SELECT seq, msg_id, stanza_id, sender, nick, kind, outgoing, body, ts, reply_to,"
-            " edited, retracted FROM messages WHERE peer = ? ORDER BY seq DESC LIMIT ?",
+            " edited, retracted FROM messages WHERE peer = ? ORDER BY pos DESC, seq DESC"
+            " LIMIT ?",
             (peer, limit)).fetchall()
         return [self._row(peer, r) for r in reversed(rows)]
 

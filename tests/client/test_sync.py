@@ -121,15 +121,10 @@ async def test_device_killed_10_times_during_500_messages_ends_exactly_once_in_o
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-    rows = store.history(alice.jid, limit=10 * total)
-    bodies, expected = [r["body"] for r in rows], [f"k{i:04d}" for i in range(total)]
-    assert sorted(bodies) == expected, "every message exactly once"
-    # In order — except that ejabberd may re-route a stanza stranded in the killed
-    # session's queue after newer ones (seen in ~1 of 4 runs at load average 8): such a
-    # straggler is kept, once, where it arrived.
-    misplaced = [b for i, b in enumerate(bodies) if b != expected[i] and
-                 (i == 0 or bodies[i - 1] != f"k{int(b[1:]) - 1:04d}")]
-    assert len(misplaced) <= 6, misplaced  # each straggler displaces itself and one more
+    # ejabberd may re-route a stanza stranded in a killed session's queue after newer ones:
+    # what the user reads (the store, in archive order) is still exact and in order
+    bodies = [r["body"] for r in store.history(alice.jid, limit=10 * total)]
+    assert bodies == [f"k{i:04d}" for i in range(total)], "exactly once, in order"
     printed = out.read_text().split()
     assert len(printed) == len(set(printed)), "a message was shown twice"
 
@@ -147,10 +142,10 @@ async def test_network_drops_resume_the_stream_and_lose_nothing(make):
         await asyncio.sleep(0.003)
     got = await receiver
     await asyncio.sleep(0.5)
-    bodies = [m.body for m in got + pending_messages(bob)]
-    print("DBG", [(m.body[1:], m.stanza_id[-7:]) for m in got][:40])
-    # exactly once; ejabberd may re-route stanzas stranded in the dead connection's queue
-    # after newer ones, so arrival order is only checked by the kill test (fresh sessions)
-    assert sorted(bodies) == [f"r{i:04d}" for i in range(total)]
+    expected = [f"r{i:04d}" for i in range(total)]
+    # events come exactly once; a stanza stranded in the dead connection's queue may be
+    # re-sent after newer ones, but history reads back in archive order
+    assert sorted(m.body for m in got + pending_messages(bob)) == expected
+    assert [r["body"] for r in bob.store.history(alice.jid, limit=2 * total)] == expected
     assert len(resumed) == 3, "each drop should be healed by XEP-0198 resumption"
 

@@ -1,0 +1,66 @@
+"""The store reads a conversation back in archive order, whatever the arrival order."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from client_sdk.events import ChatMessage
+from client_sdk.store import Store
+
+ME, PEER = "me@example.org", "peer@example.org"
+
+
+def incoming(body: str, stanza_id: str) -> ChatMessage:
+    return ChatMessage(sender=PEER, body=body, id=f"id-{body}", peer=PEER, stanza_id=stanza_id)
+
+
+def outgoing(body: str, stanza_id: str = "") -> ChatMessage:
+    return ChatMessage(sender=ME, body=body, id=f"id-{body}", peer=PEER, stanza_id=stanza_id,
+                       outgoing=True)
+
+
+def bodies(store: Store) -> list[str]:
+    return [row["body"] for row in store.history(PEER)]
+
+
+def test_late_arrival_is_read_back_in_archive_order(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    for body, stanza_id in (("one", "1700000000000001"), ("three", "1700000000000003"),
+                            ("two", "1700000000000002")):
+        assert store.add(ME, incoming(body, stanza_id))
+    assert not store.add(ME, incoming("two", "1700000000000002")), "re-delivery is a no-op"
+    assert bodies(store) == ["one", "two", "three"]
+
+
+def test_own_message_goes_last_until_its_archive_id_places_it(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    store.add(ME, incoming("one", "1700000000000001"))
+    store.add(ME, outgoing("mine"))
+    assert bodies(store) == ["one", "mine"]
+    store.add(ME, incoming("three", "1700000000000003"))
+    store.add(ME, outgoing("mine", "1700000000000004"))  # seen again through the archive
+    assert bodies(store) == ["one", "three", "mine"]
+
+
+def test_opaque_archive_ids_keep_arrival_order(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    for body in ("a", "b", "c"):
+        store.add(ME, incoming(body, f"uuid-{body}"))
+    assert bodies(store) == ["a", "b", "c"]
+
+
+def test_store_without_positions_gets_them(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE messages (seq INTEGER PRIMARY KEY, archive TEXT, peer TEXT,"
+               " stanza_id TEXT, msg_id TEXT, sender TEXT, nick TEXT DEFAULT '', kind TEXT,"
+               " outgoing INTEGER, body TEXT, ts REAL, reply_to TEXT DEFAULT '',"
+               " edited INTEGER DEFAULT 0, retracted INTEGER DEFAULT 0)")
+    for body, stanza_id in (("late", "1700000000000005"), ("early", "1700000000000002"),
+                            ("mine", None)):
+        db.execute("INSERT INTO messages (archive, peer, stanza_id, msg_id, sender, kind,"
+                   " outgoing, body, ts) VALUES (?,?,?,?,?,'chat',0,?,0)",
+                   (ME, PEER, stanza_id, body, PEER, body))
+    db.commit()
+    db.close()
+    assert bodies(Store(path)) == ["early", "late", "mine"]
