@@ -56,6 +56,7 @@ class E2E:
         self.plugin.on_encrypted = self._incoming
         self._status: OrderedDict[str, str] = OrderedDict()
         self._sent: OrderedDict[str, str] = OrderedDict()
+        self._rooms_ok: set[str] = set()
         client.chat.hooks.append(self)
         client.e2e = self  # type: ignore[attr-defined]
 
@@ -108,6 +109,7 @@ class E2E:
         engine = self.ready
         if kind == "groupchat":
             target = self.client.rooms.jid(to)
+            await self._check_room(target)
             recipients = set(await self.client.rooms.members(target)) - {self.client.jid}
         else:
             target = JID(to).bare
@@ -130,6 +132,19 @@ class E2E:
         self._remember(self._status, msg["id"], _namespaces(elements))
         msg.send()
         return msg["id"]
+
+    async def _check_room(self, room: str) -> None:
+        """Group E2E needs every member's real JID and a fixed member list."""
+        if room in self._rooms_ok:
+            return
+        iq = await self.client.request(self.client.xmpp.plugin["xep_0030"].get_info(
+            jid=room, timeout=10), room)
+        features = set(iq["disco_info"]["features"])
+        missing = {"muc_membersonly", "muc_nonanonymous"} - features
+        if missing:
+            raise E2EError(f"{room}: end-to-end encryption needs a members-only, "
+                           f"non-anonymous room (missing: {', '.join(sorted(missing))})")
+        self._rooms_ok.add(room)
 
     @staticmethod
     def _remember(table: OrderedDict[str, str], key: str, value: str) -> None:

@@ -190,3 +190,18 @@ async def test_replay_and_tampering_rejected(stack, devices):
             in e.body]
     assert kept, "undecryptable messages are kept with the reason"
 
+
+
+async def test_group_e2e_refused_in_open_room(stack, devices):
+    from client_sdk.e2e.errors import E2EError
+
+    alice = await devices(new_user(stack, "alice"))
+    room = f"open{JID(alice.jid).user}@{stack.conference_domain}"
+    await alice.client.xmpp.plugin["xep_0045"].join_muc_wait(JID(room), "alice", maxstanzas=0,
+                                                             timeout=15)  # instant room
+    muc = alice.client.xmpp.plugin["xep_0045"]
+    form = await muc.get_room_config(JID(room), timeout=10)
+    form.set_values({"muc#roomconfig_membersonly": "0"})
+    await muc.set_room_config(JID(room), form, timeout=10)
+    with pytest.raises(E2EError, match="members-only"):
+        await alice.e2e.send(room, "must not go to an open room", kind="groupchat")
