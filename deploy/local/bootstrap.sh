@@ -23,6 +23,6 @@ fi
 if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
   echo "installing the project into $VENV"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e '.[dev,bench]'
+  "$VENV/bin/pip" install -q -e '.[dev,bench,ops]'
   touch "$stamp"
 fi

@@ -13,7 +13,6 @@ import time
 import urllib.request
 
 import psycopg
-import pytest
 
 from deploy.local.stack import provider_conf
 from tests.workflow.conftest import document, notice, sql, wait_state, wait_task
@@ -74,8 +73,7 @@ def test_celery_inspect_and_flower_see_the_workflow_tasks(stack):
                           "registered", "-d", f"oplot-{stack.database}@{socket.gethostname()}",
                           "--timeout", "10"], env=env, capture_output=True, text=True, timeout=60)
     assert "oplot.workflow.advance" in out.stdout and "oplot.workflow.sweep" in out.stdout
-    if importlib.util.find_spec("flower") is None:
-        pytest.skip("flower not installed (pip install .[ops])")
+    assert importlib.util.find_spec("flower"), "flower missing: bootstrap installs .[ops]"
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
