@@ -133,10 +133,12 @@ async def run(cfg: Config, sizes: list[int], scans: int) -> dict:
     try:
         for mb in sizes:
             path = random_file(work / f"r{mb}.bin", mb * MB)
-            ours = await oplot_round_trip(cfg, alice, bob, path, work)
+            (work / "down").mkdir(exist_ok=True)
+            ours = await oplot_round_trip(cfg, alice, bob, path, work / "down")
             anchor = await plain_round_trip(alice, plain, path)
             results["sizes"][mb] = {**ours, "mb_s": mb / ours["total"], "anchor_s": anchor,
                                     "anchor_mb_s": mb / anchor}
+            print(f"{mb} MB: {results['sizes'][mb]}", file=sys.stderr, flush=True)
             path.unlink()
         latencies = []
         for i in range(scans):
@@ -172,7 +174,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    with private_stack("bench-files", 12500) as cfg:
+    with private_stack("bench-files", 15700) as cfg:
         results = asyncio.run(run(cfg, sizes, args.scans))
     if args.json:
         print(json.dumps(results, indent=2))
