@@ -61,6 +61,13 @@ class PayloadHook(Protocol):
     def incoming(self, msg: Message) -> bool: ...
 
 
+
+class ArchiveHook(Protocol):
+    """Where archived (MAM) payloads are opened before ingest: decryption is async, and an
+    archive page must be readable before it is stored."""
+
+    async def open_archived(self, msg: Message) -> None: ...
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
@@ -69,6 +76,7 @@ class Chat:
     def __init__(self, client: Client) -> None:
         self.client = client
         self.hooks: list[PayloadHook] = []
+        self.archive_hooks: list[ArchiveHook] = []
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._receipts: list[Message] = []
         # slixmpp's "message" event skips bodiless stanzas (receipts, markers, carbons)
@@ -196,6 +204,12 @@ class Chat:
         msg.send()
 
     # -- receiving ------------------------------------------------------------------------
+
+    async def open_archived(self, msgs: Iterable[Message]) -> None:
+        """Let the archive hooks rewrite archived messages in place (e.g. decrypt them)."""
+        for msg in msgs:
+            for hook in self.archive_hooks:
+                await hook.open_archived(msg)
 
     def _on_message(self, msg: Message) -> None:
         try:

@@ -224,6 +224,7 @@ class History:
         fin = answer.xml.find(f"{{{NS}}}fin")
         if fin is None:
             raise ProtocolError(f"history of {archive}: archive answered without <fin/>")
+        await self.client.chat.open_archived(entry.msg for entry in page.results)
         page.complete = fin.get("complete") in ("true", "1") or not page.results
         page.last = answer["mam_fin"]["rsm"]["last"] or (page.results[-1].pointer
                                                           if page.results else "")

@@ -139,6 +139,13 @@ class Store:
                  msg.kind, int(msg.outgoing), msg.body, ts, msg.reply_to))
             return True
 
+    def body(self, peer: str, sender: str, msg_id: str) -> str | None:
+        """The stored body of a message, None when the message is unknown."""
+        row = self.db.execute(
+            "SELECT body FROM messages WHERE peer = ? AND sender = ? AND msg_id = ?",
+            (peer, sender, msg_id)).fetchone()
+        return None if row is None else row[0]
+
     def _target(self, peer: str, ref: str) -> tuple[int, str] | None:
         return self.db.execute(
             "SELECT seq, sender FROM messages WHERE peer = ? AND (msg_id = ? OR stanza_id = ?)"

@@ -20,13 +20,13 @@ import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omemo import Storage
 from slixmpp import JID, Message, Presence
 
 from client_sdk.e2e import policy, registry, trust
-from client_sdk.e2e.engine import Decrypted, Device, Engine
+from client_sdk.e2e.engine import Device, Engine
 from client_sdk.e2e.errors import DecryptError, E2EError, PolicyViolation
 from client_sdk.e2e.events import DeviceListChanged, Undecryptable
 from client_sdk.e2e.plugin import OplotE2E, encrypted_elements
@@ -56,8 +56,11 @@ class E2E:
         self.plugin.on_encrypted = self._incoming
         self._status: OrderedDict[str, str] = OrderedDict()
         self._sent: OrderedDict[str, str] = OrderedDict()
+        self._opened: OrderedDict[str, str | None] = OrderedDict()
+        self._opening = asyncio.Lock()
         self._rooms_ok: set[str] = set()
         client.chat.hooks.append(self)
+        client.chat.archive_hooks.append(self)
         client.e2e = self  # type: ignore[attr-defined]
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -147,7 +150,7 @@ class E2E:
         self._rooms_ok.add(room)
 
     @staticmethod
-    def _remember(table: OrderedDict[str, str], key: str, value: str) -> None:
+    def _remember(table: OrderedDict[str, Any], key: str, value: Any) -> None:
         table[key] = value
         while len(table) > REMEMBER:
             table.popitem(last=False)
@@ -185,14 +188,47 @@ class E2E:
             return msg["from"].bare
         real = self.client.xmpp.plugin["xep_0045"].get_jid_property(
             msg["from"].bare, msg["from"].resource, "jid")
-        return JID(real).bare if real else ""
+        return JID(real).bare if real else _archived_sender(msg)
 
     async def _incoming(self, msg: Message, elements: list[ET.Element]) -> None:
+        body = await self._plaintext(msg, elements)
+        if body is not None:
+            plain = copy.copy(msg)
+            self._unwrap(plain, body)
+            self.client.chat._on_message(plain)
+
+    async def open_archived(self, msg: Message) -> None:
+        """Archive hook (client_sdk.chat.ArchiveHook): MAM catch-up stores the plaintext."""
+        elements = encrypted_elements(msg)
+        if elements:
+            self._unwrap(msg, await self._plaintext(msg, elements))
+
+    def _unwrap(self, msg: Message, body: str | None) -> None:
+        """Turn ``msg`` in place into the plain message our incoming hook lets through."""
+        for element in encrypted_elements(msg) + msg.xml.findall(EME):
+            msg.xml.remove(element)
+        if body is None:
+            del msg["body"]
+        else:
+            msg["body"] = body
+        msg.xml.set(MARK, self._token)
+
+    async def _plaintext(self, msg: Message, elements: list[ET.Element]) -> str | None:
+        """The body, opened once per message: a copy arriving twice (offline delivery and
+        the archive) would fail the second time, as the ratchet keeps no used keys."""
         await self._started.wait()  # offline messages arrive right after login
+        key = f"{msg['from']} {msg['origin_id']['id'] or msg['id']}"
+        async with self._opening:
+            if key not in self._opened:
+                self._remember(self._opened, key, await self._decrypt(msg, elements))
+            return self._opened[key]
+
+    async def _decrypt(self, msg: Message, elements: list[ET.Element]) -> str | None:
+        """The body; None for key transport; a placeholder naming the reason on failure."""
         msg_id = msg["origin_id"]["id"] or msg["id"]
-        if msg["type"] == "groupchat" and msg_id in self._sent:
-            self._deliver(msg, self._sent[msg_id])  # our own echo: never encrypted for us
-            return
+        known = self._known(msg, msg_id)
+        if known is not None:
+            return known
         sender = self._sender(msg)
         # the conversation the sender sealed into the plaintext: the room, our account,
         # or (a carbon of our own message) the peer — a server cannot re-route it
@@ -202,27 +238,28 @@ class E2E:
                 raise DecryptError("sender's real JID unknown (room must be non-anonymous)")
             result = await self.ready.decrypt(elements, sender, to)
         except DecryptError as exc:
-            await self._undecryptable(msg, msg_id, sender, exc)
-            return
-        if result.body is None:
-            return  # key transport / ratchet maintenance, nothing to show
-        self._remember(self._status, msg_id, result.namespace)
-        self._deliver(msg, result.body, result)
+            return await self._undecryptable(msg, msg_id, sender, exc)
+        if result.body is not None:
+            self._remember(self._status, msg_id, result.namespace)
+        return result.body
 
-    def _deliver(self, msg: Message, body: str, result: Decrypted | None = None) -> None:
-        plain = copy.copy(msg)
-        for element in encrypted_elements(plain) + plain.xml.findall(EME):
-            plain.xml.remove(element)
-        plain["body"] = body
-        plain.xml.set(MARK, self._token)
-        self.client.chat._on_message(plain)
+    def _known(self, msg: Message, msg_id: str) -> str | None:
+        """Our own messages (never encrypted for the sending device) and messages already
+        stored: their text is here, and a second decryption would fail."""
+        own = msg["from"].bare == self.client.jid
+        if msg_id in self._sent and (own or msg["type"] == "groupchat"):
+            return self._sent[msg_id]
+        if msg["type"] != "chat":
+            return None
+        peer = msg["to"].bare if own else msg["from"].bare
+        return self.client.store.body(peer, msg["from"].bare, msg_id)
 
     async def _undecryptable(self, msg: Message, msg_id: str, sender: str,
-                             exc: DecryptError) -> None:
+                             exc: DecryptError) -> str:
         recovery = await self._recover(sender, exc)
         self._remember(self._status, msg_id, f"undecryptable: {exc.reason}")
         self.client.emit(Undecryptable(sender or msg["from"].bare, msg_id, exc.reason, recovery))
-        self._deliver(msg, f"[message could not be decrypted: {exc.reason}]")
+        return f"[message could not be decrypted: {exc.reason}]"
 
     async def _recover(self, sender: str, exc: DecryptError) -> str:
         """Refresh what may be stale; the omemo core itself re-keys broken sessions."""
@@ -272,7 +309,7 @@ class E2E:
                       limit: int = 100) -> list[Archived]:
         """Decrypt what the server archived (MAM) for a room, or for a 1:1 peer: how
         members who were offline read the group messages encrypted to them meanwhile."""
-        engine = self.ready
+        self.ready  # noqa: B018 - fail early when not started
         room = self.client.rooms.jid(peer) if kind == "groupchat" else ""
         query = {"jid": JID(room)} if room else {"with_jid": JID(JID(peer).bare)}
         out = []
@@ -281,18 +318,17 @@ class E2E:
             elements = encrypted_elements(msg)
             if not elements:
                 continue
-            sender = _archived_sender(msg) if room else msg["from"].bare
+            sender = self._sender(msg)
             msg_id = msg["origin_id"]["id"] or msg["id"]
             if sender == self.client.jid and msg_id in self._sent:
                 out.append(Archived(sender, self._sent[msg_id], msg_id, "own"))
                 continue
-            try:
-                got = await engine.decrypt(elements, sender, room)
-            except DecryptError as exc:
-                out.append(Archived(sender, "", msg_id, f"undecryptable: {exc.reason}"))
-                continue
-            if got.body is not None:
-                out.append(Archived(sender, got.body, msg_id, got.namespace))
+            body = await self._plaintext(msg, elements)  # catch-up may have opened it
+            status = self.encryption(msg_id)
+            if status.startswith("undecryptable"):
+                out.append(Archived(sender, "", msg_id, status))
+            elif body is not None:
+                out.append(Archived(sender, body, msg_id, status))
         return out
 
     # -- devices and trust --------------------------------------------------------------------
