@@ -77,10 +77,17 @@ class KeyStore(Storage):
         master = key if key is not None else passphrase_key(passphrase or "", salt, rounds)
         if len(master) != 32:
             raise KeyStoreLocked("key store key must be 32 bytes")
+        self._master = master
         sub = p.kdf_omac(master, b"keystore", 64)
         self._aead = KuznyechikMGM(sub[:32])
         self._names = Kuznyechik(sub[32:])
         self._check_secret()
+
+    def subkey(self, label: bytes) -> bytes:
+        """A 32-byte key (``label``: at most 12 bytes) for another client-side store, derived
+        from the same secret: one passphrase (or keyring entry) unlocks the device's keys
+        and its message cache."""
+        return p.kdf_omac(self._master, label, 32)
 
     # -- meta ---------------------------------------------------------------------------------
 
