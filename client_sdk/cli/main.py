@@ -7,13 +7,14 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from slixmpp import Message
 
 from client_sdk import accounts
 from client_sdk.accounts import Account, AccountError
@@ -21,7 +22,9 @@ from client_sdk.cli import calls as calls_cli
 from client_sdk.cli import documents as documents_cli
 from client_sdk.cli import e2e as e2e_cli
 from client_sdk.cli import files as files_cli
-from client_sdk.client import Client, store_path
+from client_sdk.client import Client
+from client_sdk.e2e import E2E
+from client_sdk.e2e.events import DeviceListChanged, TrustNeeded, Undecryptable
 from client_sdk.errors import (
     AuthError,
     ForbiddenError,
@@ -42,7 +45,6 @@ from client_sdk.events import (
     RoomInvite,
     RoomSubject,
 )
-from client_sdk.store import Store
 
 console = Console(highlight=False)
 EXIT_CODES: list[tuple[type[BaseException], int]] = [
@@ -86,11 +88,21 @@ def _render(event: Event) -> str | None:
             return f"invitation to {event.room} from {event.inviter} {event.reason}"
         case RoomSubject():
             return f"{event.room} subject: {event.subject}"
+        case Undecryptable():
+            return f"[red]undecryptable message from {event.sender}: {event.reason}[/red]"
+        case DeviceListChanged() if event.added or event.removed:
+            return (f"[yellow]{event.jid} devices changed: +{list(event.added)} "
+                    f"-{list(event.removed)}[/yellow]")
+        case TrustNeeded():
+            return (f"[yellow]new device {event.device} of {event.jid} needs your decision "
+                    f"(oplot trust): {event.fingerprint}[/yellow]")
     return None
 
 
 def _client(args: argparse.Namespace) -> Client:
-    return Client(_account(args), resource=args.resource)
+    account = _account(args)
+    return Client(account, resource=args.resource,
+                  store=e2e_cli.message_store(account.jid, args.resource))
 
 
 def _account(args: argparse.Namespace) -> Account:
@@ -127,10 +139,21 @@ def _account_remove(args: argparse.Namespace) -> int:
 
 # -- 1:1 ---------------------------------------------------------------------------------
 
+async def _say(e2e: E2E, msg: Message, plain: bool) -> str:
+    """Send a stanza composed by the chat module: sealed per the policy, or as it is when
+    asked (``--plain``; the E2E hook still refuses where the policy forbids plaintext)."""
+    return e2e.client.chat.post(msg, msg["body"]) if plain else await e2e.post(msg)
+
+
 async def _send(args: argparse.Namespace) -> int:
-    async with _client(args) as client:
-        msg_id = await client.chat.deliver(args.to, args.text)
-    _out(args, {"sent": msg_id, "to": args.to}, f"sent to {args.to} (id {msg_id})")
+    async with e2e_cli.encrypted(_client, args) as (client, e2e):
+        kind = "groupchat" if args.room else "chat"
+        to = client.rooms.jid(args.to) if args.room else args.to
+        msg_id = await _say(e2e, client.chat.compose(to, args.text, kind=kind), args.plain)
+        await client.chat.settled(msg_id, 1.0 if kind == "chat" else 0.3)
+        how = e2e.encryption(msg_id) or "plaintext"
+    _out(args, {"sent": msg_id, "to": args.to, "encryption": e2e.encryption(msg_id)},
+         f"sent to {args.to} (id {msg_id}, {how})")
     return 0
 
 
@@ -176,44 +199,63 @@ async def _contacts(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass
+class Conversation:
+    """One interactive chat: where typed lines go, how, and the messages seen so far."""
+
+    e2e: E2E
+    peer: str
+    kind: str
+    plain: bool
+    seen: dict[str, ChatMessage] = field(default_factory=dict)
+    last: str = ""
+
+    def find(self, prefix: str) -> ChatMessage:
+        for msg_id, msg in self.seen.items():
+            if msg_id.startswith(prefix) or (msg.stanza_id and msg.stanza_id == prefix):
+                return msg
+        raise LookupError(f"no message {prefix!r} in this chat")
+
+
 async def _chat(args: argparse.Namespace) -> int:
-    """Interactive: incoming lines as they come; typed lines are sent.
+    """Interactive: incoming lines as they come; typed lines are sent, encrypted per policy.
 
     ``/edit TEXT`` corrects our last message, ``/reply ID TEXT`` quotes a message (id
     prefix as shown), ``/react ID EMOJI``, ``/retract`` our last, ``/quit``."""
-    async with _client(args) as client:
+    async with e2e_cli.encrypted(_client, args) as (client, e2e):
         peer = client.rooms.jid(args.peer) if args.room else args.peer
         if args.room:
             await client.rooms.join(peer)
-        seen: dict[str, ChatMessage] = {}
+        talk = Conversation(e2e, peer, "groupchat" if args.room else "chat", args.plain)
         for row in client.store.history(peer, 10):
             console.print(f"[dim]{row['id'][:8]} {row['nick'] or row['sender']}: {row['body']}")
-        console.print(f"chatting with {peer}; /edit /reply /react /retract /quit")
-        printer = asyncio.ensure_future(_print_events(client, peer, seen))
+        how = "plaintext" if args.plain else f"encrypted, {e2e.profile}"
+        console.print(f"chatting with {peer} ({how}); /edit /reply /react /retract /quit")
+        printer = asyncio.ensure_future(_print_events(talk))
         try:
-            await _typed_lines(client, peer, args.room, seen)
+            await _typed_lines(talk)
         finally:
             printer.cancel()
     return 0
 
 
-async def _print_events(client: Client, peer: str, seen: dict[str, ChatMessage]) -> None:
+async def _print_events(talk: Conversation) -> None:
+    client = talk.e2e.client
     async for event in client.events():
-        if getattr(event, "peer", peer) != peer:
+        if getattr(event, "peer", talk.peer) != talk.peer:
             continue
+        line = _render(event)
         if isinstance(event, ChatMessage):
-            seen[event.id] = event
+            talk.seen[event.id] = event
             if not event.outgoing:
                 client.chat.mark(event)
-        line = _render(event)
+                if not talk.e2e.encryption(event.id):
+                    line = f"{line} [red](not encrypted)[/red]"
         if line:
             console.print(line)
 
 
-async def _typed_lines(client: Client, peer: str, room: bool,
-                       seen: dict[str, ChatMessage]) -> None:
-    kind = "groupchat" if room else "chat"
-    last = ""
+async def _typed_lines(talk: Conversation) -> None:
     loop = asyncio.get_running_loop()
     while True:
         line = (await loop.run_in_executor(None, sys.stdin.readline))
@@ -221,57 +263,52 @@ async def _typed_lines(client: Client, peer: str, room: bool,
             return
         command, _, rest = line.strip().partition(" ")
         try:
-            last = _chat_command(client, peer, kind, command, rest, last, seen) or last
+            talk.last = await _chat_command(talk, command, rest) or talk.last
         except (OplotError, ValueError, LookupError) as exc:
             console.print(f"[red]{exc}[/red]")
 
 
-def _chat_command(client: Client, peer: str, kind: str, command: str, rest: str, last: str,
-                  seen: dict[str, ChatMessage]) -> str:
-    def find(prefix: str) -> ChatMessage:
-        for msg_id, msg in seen.items():
-            if msg_id.startswith(prefix) or (msg.stanza_id and msg.stanza_id == prefix):
-                return msg
-        raise LookupError(f"no message {prefix!r} in this chat")
-
+async def _chat_command(talk: Conversation, command: str, rest: str) -> str:
+    """Run one typed line; returns the id of a new message of ours, else ""."""
+    chat, peer, kind = talk.e2e.client.chat, talk.peer, talk.kind
     if command == "/edit":
-        client.chat.correct(peer, last, rest, kind=kind)
+        await _say(talk.e2e, chat.compose_correction(peer, talk.last, rest, kind), talk.plain)
         return ""
     if command == "/retract":
-        client.chat.retract(peer, last, kind=kind)
+        chat.retract(peer, talk.last, kind=kind)
         return ""
     if command == "/reply":
         ref, _, text = rest.partition(" ")
-        return client.chat.send(peer, text, reply_to=find(ref), kind=kind)
+        msg = chat.compose(peer, text, reply_to=talk.find(ref), kind=kind)
+        return await _say(talk.e2e, msg, talk.plain)
     if command == "/react":
         ref, _, emoji = rest.partition(" ")
-        target = find(ref)
-        client.chat.react(peer, target.stanza_id if kind == "groupchat" else target.id,
-                          emoji.split(), kind=kind)
+        target = talk.find(ref)
+        chat.react(peer, target.stanza_id if kind == "groupchat" else target.id,
+                   emoji.split(), kind=kind)
         return ""
     if command.startswith("/"):
         raise ValueError(f"unknown command {command}")
-    return client.chat.send(peer, f"{command} {rest}".strip(), kind=kind)
+    return await _say(talk.e2e, chat.compose(peer, f"{command} {rest}".strip(), kind=kind),
+                      talk.plain)
 
 
 async def _history(args: argparse.Namespace) -> int:
     account = _account(args)
     peer = args.peer
     if args.offline:
-        store = Store(store_path(account.jid, args.resource))
+        store = e2e_cli.message_store(account.jid, args.resource)
     else:
-        client = Client(account, resource=args.resource)
-        store = client.store
-        try:
-            await client.connect()
-            await client.history.synced()
-            if "@conference." in peer or args.room:
-                peer = client.rooms.jid(peer)
-                await client.history.catch_up(peer)
+        try:  # catch-up decrypts through E2E, so the store gets the plaintext
+            async with e2e_cli.encrypted(_client, args) as (client, _e2e):
+                store = client.store
+                await client.history.synced()
+                if "@conference." in peer or args.room:
+                    peer = client.rooms.jid(peer)
+                    await client.history.catch_up(peer)
         except UnreachableError as exc:
             print(f"oplot: warning: {exc}; showing the local copy", file=sys.stderr)
-        finally:
-            await client.disconnect()
+            store = e2e_cli.message_store(account.jid, args.resource)
     rows = store.history(peer, args.limit)
     if args.json:
         _out(args, rows, "")
@@ -349,31 +386,63 @@ async def _room_send(args: argparse.Namespace) -> int:
 
 # -- parser ------------------------------------------------------------------------------
 
+class Parser(argparse.ArgumentParser):
+    """A parser whose shared options (``--as``, ``--resource``, ``--json``) every command
+    and command group accepts, anywhere on its line.
+
+    Subparsers are built with the parent's class, so the whole tree gets them. Their
+    defaults are suppressed (only the top parser sets them), so a value given at one level
+    is not reset by the next."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument("--as", dest="as_", default=argparse.SUPPRESS,
+                          help="account (JID or local part)")
+        self.add_argument("--resource", default=argparse.SUPPRESS,
+                          help="device name (default oplot)")
+        self.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                          help="machine-readable output")
+        self._intermixing = False
+
+    def parse_known_args(self, args: Sequence[str] | None = None,
+                         namespace: argparse.Namespace | None = None,
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        """A command (no subcommands) parses options and positionals intermixed: plain
+        argparse fills optional positionals (``contacts [action] [jid]``) with nothing
+        when an option comes between them, and then refuses the rest."""
+        if self._subparsers is not None or self._intermixing:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--as", dest="as_", default="", help="account (JID or local part)")
-    common.add_argument("--resource", default="oplot", help="device name (default oplot)")
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    parser = argparse.ArgumentParser(prog="oplot", description="Oplot messenger client")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser = Parser(prog="oplot", description="Oplot messenger client")
+    parser.set_defaults(as_="", resource="oplot", json=False)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def cmd(name: str, func: Handler, help: str, parent=sub) -> argparse.ArgumentParser:
-        p = parent.add_parser(name, help=help, parents=[common])
+        p = parent.add_parser(name, help=help)
         p.set_defaults(func=func)
         return p
 
-    p = cmd("send", _send, "send one chat message")
+    p = cmd("send", _send, "send one message, encrypted per the domain policy")
     p.add_argument("to")
     p.add_argument("text")
+    p.add_argument("--room", action="store_true", help="TO is a room")
+    p.add_argument("--plain", action="store_true", help="unencrypted (if the policy allows)")
     p = cmd("listen", _listen, "print incoming messages")
     p.add_argument("--count", type=int, default=0, help="exit after N messages")
     p = cmd("contacts", _contacts, "list contacts, or add/approve/deny/remove one")
     p.add_argument("action", nargs="?", choices=["add", "approve", "deny", "remove"])
     p.add_argument("jid", nargs="?")
-    p = cmd("chat", _chat, "interactive chat with a contact or room")
+    p = cmd("chat", _chat, "interactive chat with a contact or room, encrypted per policy")
     p.add_argument("peer")
     p.add_argument("--room", action="store_true", help="PEER is a room")
+    p.add_argument("--plain", action="store_true", help="unencrypted (if the policy allows)")
     p = cmd("history", _history, "show history with a contact or room (synced first)")
     p.add_argument("peer")
     p.add_argument("--room", action="store_true", help="PEER is a room name")
@@ -409,18 +478,18 @@ def build_parser() -> argparse.ArgumentParser:
     files_cli.register(cmd, _client, _out)
     calls_cli.register(cmd, _client, _out)
     documents_cli.register(sub, cmd, _client, _out)
-    e2e_cli.register(sub, cmd, _client, _out)
+    e2e_cli.register(cmd, _client, _out)
     acc = sub.add_parser("account", help="manage accounts").add_subparsers(dest="action",
                                                                           required=True)
-    p = acc.add_parser("add", parents=[common])
+    p = acc.add_parser("add")
     p.add_argument("jid")
     p.add_argument("--password", required=True)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5222)
     p.add_argument("--ca-file", default="")
     p.set_defaults(func=_account_add)
-    acc.add_parser("list", parents=[common]).set_defaults(func=_account_list)
-    p = acc.add_parser("remove", parents=[common])
+    acc.add_parser("list").set_defaults(func=_account_list)
+    p = acc.add_parser("remove")
     p.add_argument("jid")
     p.set_defaults(func=_account_remove)
     return parser
@@ -432,7 +501,6 @@ def _exit_code(exc: BaseException) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    args.json = getattr(args, "json", False)
     if args.command == "contacts" and args.action and not args.jid:
         print("oplot: error: contacts add/approve/deny/remove needs a JID", file=sys.stderr)
         return 2

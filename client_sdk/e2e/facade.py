@@ -15,11 +15,9 @@ import asyncio
 import copy
 import logging
 import secrets
-import uuid
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from omemo import Storage
@@ -107,34 +105,43 @@ class E2E:
 
     # -- sending ------------------------------------------------------------------------------
 
-    async def send(self, to: str, body: str, kind: str = "chat") -> str:
+    async def send(self, to: str, body: str, kind: str = "chat", *,
+                   reply_to: ChatMessage | None = None) -> str:
         """Encrypt and send; PolicyViolation/NoRecipientDevices say why nothing was sent."""
+        target = self.client.rooms.jid(to) if kind == "groupchat" else JID(to).bare
+        return await self.post(self.client.chat.compose(target, body, reply_to=reply_to,
+                                                        kind=kind))
+
+    async def correct(self, to: str, msg_id: str, body: str, kind: str = "chat") -> str:
+        """Correct our message ``msg_id`` (XEP-0308) with an encrypted new text."""
+        target = self.client.rooms.jid(to) if kind == "groupchat" else JID(to).bare
+        return await self.post(self.client.chat.compose_correction(target, msg_id, body, kind))
+
+    async def post(self, msg: Message) -> str:
+        """Seal the body of a stanza composed by the chat module and send it."""
+        body = msg["body"]
+        await self.seal(msg)
+        return self.client.chat.post(msg, body)
+
+    async def seal(self, msg: Message) -> None:
+        """Replace the body by its encryption, in place. Reference elements (reply, replace)
+        stay in the clear, as in other OMEMO clients: servers and old clients thread them."""
         engine = self.ready
-        if kind == "groupchat":
-            target = self.client.rooms.jid(to)
+        target, body = msg["to"].bare, msg["body"]
+        if msg["type"] == "groupchat":
             await self._check_room(target)
             recipients = set(await self.client.rooms.members(target)) - {self.client.jid}
         else:
-            target = JID(to).bare
             recipients = {target}
         elements = await engine.encrypt(recipients, body, target)
-        msg = self.client.xmpp.make_message(mto=target, mtype=kind, mbody=FALLBACK)
-        msg["id"] = uuid.uuid4().hex
-        msg["origin_id"]["id"] = msg["id"]
+        msg["body"] = FALLBACK
         for element in elements:
             msg.append(element)
         if elements:
             ET.SubElement(msg.xml, EME, namespace=elements[0].tag[1:].split("}")[0])
         msg.enable("store")
-        if kind == "chat":
-            msg["request_receipt"] = True
-            self.client.store.add(self.client.jid, ChatMessage(
-                sender=self.client.jid, body=body, id=msg["id"], peer=target, outgoing=True,
-                timestamp=datetime.now(UTC)))
         self._remember(self._sent, msg["id"], body)
         self._remember(self._status, msg["id"], _namespaces(elements))
-        msg.send()
-        return msg["id"]
 
     async def _check_room(self, room: str) -> None:
         """Group E2E needs every member's real JID and a fixed member list."""

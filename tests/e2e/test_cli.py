@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from client_sdk.e2e.backends.gost import NAMESPACE
-from client_sdk.events import ChatMessage
+from client_sdk.events import ChatMessage, Correction
 from tests.e2e.conftest import new_user
 
 pytestmark = [pytest.mark.stack, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -56,3 +56,18 @@ async def test_cli_send_devices_fingerprint_trust(stack, devices, tmp_path):
     assert any(d["trust"] == "verified" for d in json.loads(again.stdout.splitlines()[-1]))
     bad = oplot(tmp_path, "trust", "--uri", "https://nonsense")
     assert bad.returncode != 0 and "xmpp" in bad.stderr
+
+
+async def test_cli_chat_encrypted_edit_and_plain_refused(stack, devices, tmp_path):
+    alice = new_user(stack, "cli")
+    bob = await devices(new_user(stack, "bob"))
+    assert oplot(tmp_path, "account", "add", alice.jid, "--password", alice.password,
+                 "--port", str(alice.port), "--ca-file", alice.ca_file).returncode == 0
+    chat = oplot(tmp_path, "chat", bob.jid, stdin="typo here\n/edit typo fixed\n/quit\n")
+    assert chat.returncode == 0, chat.stderr
+    got = await bob.wait_for(lambda e: isinstance(e, ChatMessage) and e.body == "typo here")
+    assert bob.e2e.encryption(got.id) == NAMESPACE
+    fixed = await bob.wait_for(lambda e: isinstance(e, Correction))
+    assert (fixed.id, fixed.body) == (got.id, "typo fixed")
+    plain = oplot(tmp_path, "send", "--plain", bob.jid, "in the clear")
+    assert plain.returncode != 0 and "policy" in plain.stderr
