@@ -61,12 +61,12 @@ class PayloadHook(Protocol):
     def incoming(self, msg: Message) -> bool: ...
 
 
-
 class ArchiveHook(Protocol):
     """Where archived (MAM) payloads are opened before ingest: decryption is async, and an
     archive page must be readable before it is stored."""
 
     async def open_archived(self, msg: Message) -> None: ...
+
 
 def new_id() -> str:
     return uuid.uuid4().hex
@@ -104,6 +104,11 @@ class Chat:
     def send(self, to: str, body: str, *, reply_to: ChatMessage | None = None,
              kind: str = "chat") -> str:
         """Send a message (1:1 with receipt request); return its stable id."""
+        return self.post(self.compose(to, body, reply_to=reply_to, kind=kind), body)
+
+    def compose(self, to: str, body: str, *, reply_to: ChatMessage | None = None,
+                kind: str = "chat") -> Message:
+        """A new message's stanza, not sent: ``post`` sends it as is, E2E seals it first."""
         if len(body) > MAX_BODY:
             raise ValueError(f"message of {len(body)} characters exceeds {MAX_BODY}")
         msg = self._message(to, kind, body)
@@ -113,8 +118,15 @@ class Chat:
         if kind == "chat":
             msg["request_receipt"] = True
             msg["chat_state"] = "active"
-            self._remember(to, msg, body, reply_to)
-        return self._send(msg)
+        return msg
+
+    def post(self, msg: Message, body: str) -> str:
+        """Send a composed stanza; our 1:1 message (or correction) is stored with its plain
+        ``body``, whatever the stanza now carries (sealed text)."""
+        msg_id = self._send(msg)
+        if msg["type"] == "chat":
+            self._remember(msg, body)
+        return msg_id
 
     async def deliver(self, to: str, body: str, *, reply_to: ChatMessage | None = None,
                       wait: float = 1.0) -> str:
@@ -123,6 +135,12 @@ class Chat:
         Returns on the peer's receipt or, when none comes within ``wait`` seconds (peer
         offline: the server keeps the message), on timeout."""
         msg_id = self.send(to, body, reply_to=reply_to)
+        await self.settled(msg_id, wait)
+        return msg_id
+
+    async def settled(self, msg_id: str, wait: float = 1.0) -> None:
+        """Wait up to ``wait`` seconds for the receipt or bounce of our message ``msg_id``
+        (call right after sending it); a bounce raises its typed error."""
         waiter = self._pending[msg_id] = asyncio.get_running_loop().create_future()
         try:
             await asyncio.wait_for(waiter, wait)
@@ -130,7 +148,6 @@ class Chat:
             pass
         finally:
             self._pending.pop(msg_id, None)
-        return msg_id
 
     def _settle(self, event: Event) -> None:
         waiter = self._pending.get(getattr(event, "id", ""))
@@ -147,19 +164,26 @@ class Chat:
         msg["reply"]["to"] = original.sender
         msg["reply"]["id"] = ref
 
-    def _remember(self, to: str, msg: Message, body: str, reply_to: ChatMessage | None) -> None:
-        sent = ChatMessage(sender=self.client.jid, body=body, id=msg["id"],
-                           peer=JID(to).bare, outgoing=True, timestamp=datetime.now(UTC),
-                           reply_to=reply_to.id if reply_to else "")
-        self.client.store.add(self.client.jid, sent)
+    def _remember(self, msg: Message, body: str) -> None:
+        to, me = msg["to"].bare, self.client.jid
+        if msg.xml.find("{urn:xmpp:message-correct:0}replace") is not None:
+            self.client.store.correct(to, me, msg["replace"]["id"], body)
+            return
+        reply = msg["reply"]["id"] if msg.xml.find("{urn:xmpp:reply:0}reply") is not None else ""
+        self.client.store.add(me, ChatMessage(sender=me, body=body, id=msg["id"], peer=to,
+                                              outgoing=True, timestamp=datetime.now(UTC),
+                                              reply_to=reply))
 
     def correct(self, to: str, msg_id: str, body: str, kind: str = "chat") -> str:
         """Replace the body of our message ``msg_id`` (XEP-0308)."""
+        return self.post(self.compose_correction(to, msg_id, body, kind), body)
+
+    def compose_correction(self, to: str, msg_id: str, body: str,
+                           kind: str = "chat") -> Message:
+        """A correction's stanza, not sent (see ``compose``)."""
         msg = self._message(to, kind, body)
         msg["replace"]["id"] = msg_id
-        if kind == "chat":
-            self.client.store.correct(JID(to).bare, self.client.jid, msg_id, body)
-        return self._send(msg)
+        return msg
 
     def retract(self, to: str, msg_id: str, kind: str = "chat") -> str:
         """Retract our message ``msg_id`` (XEP-0424, with a fallback body for old clients)."""

@@ -1,6 +1,10 @@
 """The local store of one device: message cache, reactions and history sync pointers in
 SQLite, so history is readable offline and catch-up resumes where it stopped.
 
+Opened with a key, the store is encrypted at rest (DESIGN.md): bodies and reactions are
+sealed with Kuznyechik-MGM, so a copied file without the key reveals no message text.
+Metadata the queries need (JIDs, ids, times) stays readable.
+
 A conversation reads back in the server's archive order, not in arrival order: a message
 sorts by its archive id (XEP-0359 stanza-id; ejabberd's are increasing microsecond stamps),
 so a stanza the server re-routes late from a dead session still lands in its place. A
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -21,7 +26,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from client_sdk.errors import OplotError
 from client_sdk.events import ChatMessage
+from gost import KuznyechikMGM
+from gost.exceptions import InvalidTag
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -53,6 +61,11 @@ CREATE TABLE IF NOT EXISTS sync (
 """
 INDEX = "CREATE INDEX IF NOT EXISTS messages_order ON messages (peer, pos)"
 ARCHIVE_ID = re.compile(r"[0-9]{1,18}")  # fits SQLite's 64-bit INTEGER
+SEALED = b"oplot message store v1"  # associated data of every sealed value
+
+
+class StoreLocked(OplotError):
+    """The store is encrypted and the key is missing or wrong."""
 
 
 def position(stanza_id: str | None) -> int | None:
@@ -63,19 +76,60 @@ def position(stanza_id: str | None) -> int | None:
 class Store:
     """One SQLite file per device (account + resource)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: bytes | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self._aead = self._unlock(key)
         self._depth = 0
         self._add_positions()
         self.db.execute(INDEX)
 
     def close(self) -> None:
         self.db.close()
+
+    def _unlock(self, key: bytes | None) -> KuznyechikMGM | None:
+        """Check the key against the sealed marker (written on first keyed use)."""
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB)")
+        row = self.db.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
+        if key is None:
+            if row is not None:
+                raise StoreLocked(f"{self.path}: the message store is encrypted; open it "
+                                  "with its key")
+            return None
+        aead = KuznyechikMGM(key)
+        if row is None:
+            self._aead = aead
+            self.db.execute("INSERT INTO meta VALUES ('check', ?)", (self.seal(""),))
+        elif self._open(aead, bytes(row[0])) is None:
+            raise StoreLocked(f"{self.path}: wrong key for the message store")
+        return aead
+
+    def seal(self, text: str) -> str | bytes:
+        """``text`` as stored: sealed (nonce || ciphertext || tag) when the store has a key."""
+        if self._aead is None:
+            return text
+        nonce = bytes([secrets.randbelow(128)]) + secrets.token_bytes(15)
+        return nonce + self._aead.encrypt(nonce, text.encode(), SEALED)
+
+    def unseal(self, value: str | bytes) -> str:
+        """A stored value as text; rows written before the store had a key are plain."""
+        if isinstance(value, str):
+            return value
+        text = None if self._aead is None else self._open(self._aead, value)
+        if text is None:
+            raise StoreLocked(f"{self.path}: a sealed value fails authentication")
+        return text
+
+    @staticmethod
+    def _open(aead: KuznyechikMGM, blob: bytes) -> str | None:
+        try:
+            return aead.decrypt(blob[:16], blob[16:], SEALED).decode()
+        except (InvalidTag, ValueError):
+            return None
 
     def _add_positions(self) -> None:
         """Stores written before archive ordering get their positions (once)."""
@@ -136,7 +190,7 @@ class Store:
                 "INSERT INTO messages (pos, archive, peer, stanza_id, msg_id, sender, nick,"
                 " kind, outgoing, body, ts, reply_to) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (pos, archive, msg.peer, msg.stanza_id or None, msg.id, msg.sender, msg.nick,
-                 msg.kind, int(msg.outgoing), msg.body, ts, msg.reply_to))
+                 msg.kind, int(msg.outgoing), self.seal(msg.body), ts, msg.reply_to))
             return True
 
     def body(self, peer: str, sender: str, msg_id: str) -> str | None:
@@ -144,7 +198,7 @@ class Store:
         row = self.db.execute(
             "SELECT body FROM messages WHERE peer = ? AND sender = ? AND msg_id = ?",
             (peer, sender, msg_id)).fetchone()
-        return None if row is None else row[0]
+        return None if row is None else self.unseal(row[0])
 
     def _target(self, peer: str, ref: str) -> tuple[int, str] | None:
         return self.db.execute(
@@ -158,7 +212,7 @@ class Store:
             return False
         with self.batch():
             self.db.execute("UPDATE messages SET body = ?, edited = 1 WHERE seq = ?",
-                            (body, target[0]))
+                            (self.seal(body), target[0]))
         return True
 
     def retract(self, peer: str, sender: str, ref: str) -> bool:
@@ -174,7 +228,7 @@ class Store:
         with self.batch():
             if values:
                 self.db.execute("INSERT OR REPLACE INTO reactions VALUES (?,?,?,?)",
-                                (peer, ref, sender, json.dumps(sorted(values))))
+                                (peer, ref, sender, self.seal(json.dumps(sorted(values)))))
             else:
                 self.db.execute("DELETE FROM reactions WHERE peer=? AND msg_id=? AND sender=?",
                                 (peer, ref, sender))
@@ -203,10 +257,10 @@ class Store:
         for sender, vals in self.db.execute(
                 "SELECT sender, vals FROM reactions WHERE peer = ? AND msg_id IN (?, ?)",
                 (peer, r[1], r[2] or r[1])):
-            for value in json.loads(vals):
+            for value in json.loads(self.unseal(vals)):
                 reactions.setdefault(value, []).append(sender)
         return {"id": r[1], "stanza_id": r[2] or "", "sender": r[3], "nick": r[4],
-                "kind": r[5], "outgoing": bool(r[6]), "body": r[7],
+                "kind": r[5], "outgoing": bool(r[6]), "body": self.unseal(r[7]),
                 "time": datetime.fromtimestamp(r[8], UTC).isoformat(), "reply_to": r[9],
                 "edited": bool(r[10]), "retracted": bool(r[11]), "reactions": reactions}
 
