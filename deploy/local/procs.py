@@ -36,13 +36,16 @@ class Registry:
         self._file(name).write_text(f"{pid} {_start_time(pid)}\n")
 
     def pid(self, name: str) -> int | None:
-        """The recorded PID if that very process is still alive, else None."""
+        """The recorded PID if that very process is still alive, else None. A process that
+        was SIGKILLed counts as dead at once: it stays a zombie until its parent (often this
+        very process, e.g. a test session) reaps it, and exiting takes a while under load;
+        ``up`` must restart it meanwhile."""
         try:
             pid_text, started = self._file(name).read_text().split()
         except (OSError, ValueError):
             return None
         pid = int(pid_text)
-        return pid if _start_time(pid) == started else None
+        return pid if _start_time(pid) == started and not _killed(pid) else None
 
     def names(self) -> list[str]:
         return sorted(p.stem for p in self.run_dir.glob("*.pid"))
@@ -81,6 +84,19 @@ class Registry:
 def _signal(kill, pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         kill(pid, sig)
+
+
+def _killed(pid: int) -> bool:
+    """Gone, a zombie, or exiting on a SIGKILL already sent (pending in ShdPnd)."""
+    if _zombie(pid):
+        return True
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    pending = next(line.split()[1] for line in status.splitlines()
+                   if line.startswith("ShdPnd:"))
+    return bool(int(pending, 16) & 1 << (signal.SIGKILL - 1))
 
 
 def _zombie(pid: int) -> bool:
