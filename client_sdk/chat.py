@@ -78,7 +78,7 @@ class Chat:
         self.hooks: list[PayloadHook] = []
         self.archive_hooks: list[ArchiveHook] = []
         self._pending: dict[str, asyncio.Future[None]] = {}
-        self._receipts: list[Message] = []
+        self._receipts: list[tuple[JID, str]] = []
         # slixmpp's "message" event skips bodiless stanzas (receipts, markers, carbons)
         client.xmpp.register_handler(Callback("oplot-messages", MatchXPath(
             "{jabber:client}message"), self._on_message))
@@ -382,18 +382,18 @@ class Chat:
     def acknowledge(self, msg: Message, events: list[Event]) -> None:
         """Queue a receipt, only for a message we accepted as new (XEP-0184).
 
-        Receipts leave a few milliseconds later, so they never sit in front of the reply the
-        application is about to send."""
+        Receipts are built and sent a few milliseconds later, so neither sits in front of
+        the reply the application is about to send."""
         if (msg["type"] == "chat" and msg["id"]
                 and msg.xml.find("{urn:xmpp:receipts}request") is not None
                 and any(isinstance(e, ChatMessage) and not e.outgoing for e in events)):
-            receipt = self.xmpp.make_message(mto=msg["from"], mtype="chat")
-            receipt["receipt"] = msg["id"]
-            self._receipts.append(receipt)
+            self._receipts.append((msg["from"], msg["id"]))
             if len(self._receipts) == 1:
                 asyncio.get_running_loop().call_later(RECEIPT_DELAY, self._send_receipts)
 
     def _send_receipts(self) -> None:
         receipts, self._receipts = self._receipts, []
-        for receipt in receipts:
+        for to, msg_id in receipts:
+            receipt = self.xmpp.make_message(mto=to, mtype="chat")
+            receipt["receipt"] = msg_id
             receipt.send()

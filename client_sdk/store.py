@@ -170,28 +170,21 @@ class Store:
 
         A known message that now comes with its archive id (our own sent message seen again
         through MAM) gets that id recorded, and moves to its archive position."""
+        ts = (msg.timestamp or datetime.now(UTC)).timestamp()
         with self.batch():
-            row = self.db.execute(
-                "SELECT seq, stanza_id FROM messages WHERE peer = ? AND sender = ? AND msg_id = ?",
-                (msg.peer, msg.sender, msg.id)).fetchone()
-            if row is None and msg.stanza_id:
-                row = self.db.execute(
-                    "SELECT seq, stanza_id FROM messages WHERE archive = ? AND stanza_id = ?",
-                    (archive, msg.stanza_id)).fetchone()
-            if row is not None:
-                if msg.stanza_id and not row[1]:
-                    self.db.execute(
-                        "UPDATE messages SET stanza_id = ?, pos = coalesce(?, pos) WHERE seq = ?",
-                        (msg.stanza_id, position(msg.stanza_id), row[0]))
-                return False
-            ts = (msg.timestamp or datetime.now(UTC)).timestamp()
             pos = position(msg.stanza_id) or self._newest(msg.peer) + 1
-            self.db.execute(
-                "INSERT INTO messages (pos, archive, peer, stanza_id, msg_id, sender, nick,"
-                " kind, outgoing, body, ts, reply_to) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (pos, archive, msg.peer, msg.stanza_id or None, msg.id, msg.sender, msg.nick,
-                 msg.kind, int(msg.outgoing), self.seal(msg.body), ts, msg.reply_to))
-            return True
+            if self.db.execute(
+                    "INSERT OR IGNORE INTO messages (pos, archive, peer, stanza_id, msg_id, sender,"
+                    " nick, kind, outgoing, body, ts, reply_to) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (pos, archive, msg.peer, msg.stanza_id or None, msg.id, msg.sender, msg.nick,
+                     msg.kind, int(msg.outgoing), self.seal(msg.body), ts, msg.reply_to)).rowcount:
+                return True
+            if msg.stanza_id:
+                self.db.execute(
+                    "UPDATE OR IGNORE messages SET stanza_id = ?, pos = coalesce(?, pos)"
+                    " WHERE peer = ? AND sender = ? AND msg_id = ? AND stanza_id IS NULL",
+                    (msg.stanza_id, position(msg.stanza_id), msg.peer, msg.sender, msg.id))
+            return False
 
     def body(self, peer: str, sender: str, msg_id: str) -> str | None:
         """The stored body of a message, None when the message is unknown."""
