@@ -99,6 +99,8 @@ async def test_roster_subscribe_approve_deny_remove_and_status(make):
     await carol.roster.subscribe(alice.jid)
     await wait_for(alice, ev.SubscriptionRequest, lambda e: e.jid == carol.jid)
     alice.roster.deny(carol.jid)
+    await wait_for(carol, ev.SubscriptionChanged,
+                   lambda e: (e.jid, e.change) == (alice.jid, "unsubscribed"))
     await alice.roster.remove(bob.jid)
     await asyncio.sleep(0.5)
     assert all(c.jid != bob.jid for c in alice.roster.contacts())
