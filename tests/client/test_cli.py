@@ -67,7 +67,7 @@ def test_accounts_send_history_react_retract(people, capsys):
     assert out[0][0]["retracted"]
     code, out, _ = run(capsys, "history", "--offline", "--as", bob.jid, alice.jid)
     assert code == 0 and out[0][0]["id"] == msg_id, "history must work from the local store"
-    assert run(capsys, "contacts", "--as", alice.jid, "add", bob.jid)[0] == 0
+    assert run(capsys, "contacts", "add", "--as", alice.jid, bob.jid)[0] == 0
     code, out, _ = run(capsys, "contacts", "--as", alice.jid)
     assert [(c["jid"], c["pending_out"]) for c in out[0]] == [(bob.jid, True)]
     code, out, _ = run(capsys, "account", "remove", bob.jid)
