@@ -1,5 +1,6 @@
 """``oplot send-file``, ``oplot files``, ``oplot get``: encrypted file sharing from the shell,
-with rich progress bars (hidden under ``--json``)."""
+with rich progress bars (hidden under ``--json``). Each runs with E2E started: offers are
+sealed end to end, and offers received are opened."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from rich.progress import (
 from rich.table import Table
 from slixmpp import JID
 
+from client_sdk.cli import e2e as e2e_cli
+from client_sdk.client import Client
 from client_sdk.files import Files
 
 console = Console(highlight=False, stderr=True)
@@ -37,9 +40,19 @@ def _bar(args: argparse.Namespace, what: str) -> Iterator[Callable[[int, int], N
         yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
-async def _send_file(args: argparse.Namespace, client, out) -> int:
-    files = Files(client)  # before connecting: history sync passes through its hook
-    async with client:
+def _with_files(make: Callable[[argparse.Namespace], Client]) -> Callable[..., Client]:
+    """The client factory, with ``Files`` attached before connecting: history sync passes
+    through its hook."""
+    def build(args: argparse.Namespace) -> Client:
+        client = make(args)
+        client.files = Files(client)  # type: ignore[attr-defined]
+        return client
+    return build
+
+
+async def _send_file(args: argparse.Namespace, make, out) -> int:
+    async with e2e_cli.encrypted(make, args) as (client, _e2e):
+        files = client.files
         groupchat = args.room or JID(args.to).domain == client.rooms.domain
         to = client.rooms.jid(args.to) if groupchat else args.to
         if groupchat and not client.rooms.is_joined(to):
@@ -52,9 +65,9 @@ async def _send_file(args: argparse.Namespace, client, out) -> int:
     return 0
 
 
-async def _files(args: argparse.Namespace, client, out) -> int:
-    files = Files(client)
-    async with client:
+async def _files(args: argparse.Namespace, make, out) -> int:
+    async with e2e_cli.encrypted(make, args) as (client, _e2e):
+        files = client.files
         with contextlib.suppress(TimeoutError):
             await client.history.synced(timeout=args.wait)
     offers = sorted(files.offers(), key=lambda o: o.name)
@@ -68,9 +81,9 @@ async def _files(args: argparse.Namespace, client, out) -> int:
     return 0
 
 
-async def _get(args: argparse.Namespace, client, out) -> int:
-    files = Files(client)
-    async with client:
+async def _get(args: argparse.Namespace, make, out) -> int:
+    async with e2e_cli.encrypted(make, args) as (client, _e2e):
+        files = client.files
         with contextlib.suppress(TimeoutError):
             await client.history.synced(timeout=10)
         offer = files.offer(args.ref)
@@ -86,7 +99,7 @@ def register(cmd: Callable[..., argparse.ArgumentParser],
              out: Callable[[argparse.Namespace, object, str], None]) -> None:
     """Add the file commands to the ``oplot`` parser (``cmd`` as in client_sdk.cli.main)."""
     def bind(handler):
-        return lambda args: handler(args, client(args), out)
+        return lambda args: handler(args, _with_files(client), out)
 
     p = cmd("send-file", bind(_send_file), "encrypt, upload and share a file")
     p.add_argument("to", help="contact JID, or room (name or JID)")

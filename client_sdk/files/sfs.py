@@ -5,12 +5,16 @@ size, SHA-256 of the plaintext) and an XEP-0448 ``<encrypted>`` source naming th
 (ours: Kuznyechik-MGM stream; or AES-256-GCM), the key and the HTTPS URL. Standard OMEMO
 clients that know no SFS get an XEP-0454 ``aesgcm://URL#ivkey`` body instead (AES-GCM only).
 Both travel in the message, so they are exactly as private as its end-to-end encryption.
+
+OMEMO seals only the body, so an end-to-end encrypted offer is one line of text instead:
+the aesgcm:// link, or for our cipher ``oplot-kmgm://URL#<key><sha256>:<size>`` (hex).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import mimetypes
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
@@ -26,6 +30,8 @@ NS_URL = "http://jabber.org/protocol/url-data"
 CIPHERS = (CIPHER_GOST, CIPHER_AESGCM)
 MAX_NAME = 255
 _AESGCM = re.compile(r"^aesgcm://([^\s#]+)#([0-9a-fA-F]{88})$")
+KMGM_SCHEME = "oplot-kmgm"
+_KMGM = re.compile(rf"^{KMGM_SCHEME}://([^\s#]+)#([0-9a-fA-F]{{128}}):(\d{{1,15}})$")
 
 
 class BadOffer(ValueError):
@@ -83,6 +89,30 @@ def fallback_body(offer: FileOffer) -> str:
         fragment = (material[32:] + material[:32]).hex()  # XEP-0454: IV then key
         return f"aesgcm://{offer.url.removeprefix('https://')}#{fragment}"
     return f"\N{PAPERCLIP} {offer.name} ({offer.size} bytes), sent with Oplot file sharing"
+
+
+def link(offer: FileOffer) -> str:
+    """The offer as the body of an end-to-end encrypted message (see the module doc)."""
+    if offer.cipher == CIPHER_AESGCM:
+        return fallback_body(offer)
+    if not offer.sha256:
+        raise BadOffer("a Kuznyechik-MGM offer needs the plaintext SHA-256")
+    fragment = f"{base64.b64decode(offer.key).hex()}{offer.sha256}:{offer.size}"
+    return f"{KMGM_SCHEME}://{offer.url.removeprefix('https://')}#{fragment}"
+
+
+def parse_link(body: str, sender: str, peer: str, msg_id: str) -> FileOffer | None:
+    """An offer sent as a link (aesgcm:// or ours), or None when the body is something else."""
+    match = _KMGM.match(body.strip())
+    if not match:
+        return parse_aesgcm(body, sender, peer, msg_id)
+    url = f"https://{match.group(1)}"
+    secret = match.group(2).lower()
+    name = safe_name(unquote(url.rsplit("/", 1)[-1]))
+    return FileOffer(msg_id, sender, peer, name,
+                     mimetypes.guess_type(name)[0] or "application/octet-stream",
+                     int(match.group(3)), secret[64:], url, CIPHER_GOST,
+                     base64.b64encode(bytes.fromhex(secret[:64])).decode())
 
 
 def _text(parent: ET.Element, path: str) -> str:

@@ -1,15 +1,19 @@
 """The client's file sharing: ``client.files`` style facade over crypto, upload, download.
 
 Sending encrypts with a fresh key, wraps that key for the organisation's scanner, uploads,
-then delivers link and key in a message that goes through the chat module's payload hooks
-— the same path, and so the same end-to-end encryption, as every other message. Receiving
-is a payload hook too (it runs after decryption): offers are kept in ``files.json`` beside
-the account's store (0600) so ``oplot files`` / ``oplot get`` find them later.
+then delivers link and key in a message. With ``E2E`` attached to the client the offer is a
+link sealed like any message (GOST-OMEMO, or OMEMO for standard devices) and nothing is
+sent unless E2E is started: the key must never cross the server in the clear. A client
+without E2E sends the XEP-0447 element as is. Receiving is a payload hook (it runs after
+decryption): offers are kept in ``files.json`` beside the account's store (0600) so
+``oplot files`` / ``oplot get`` find them later.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import json
 import mimetypes
 import os
@@ -20,12 +24,14 @@ from typing import TYPE_CHECKING
 from slixmpp import JID, Message
 
 from client_sdk import accounts
+from client_sdk.e2e.errors import PolicyViolation
 from client_sdk.files import crypto, download, sfs, upload
 from client_sdk.files.sfs import BadOffer, FileOffer
 from client_sdk.files.upload import FileError, Progress
 
 if TYPE_CHECKING:
     from client_sdk.client import Client
+    from client_sdk.e2e import E2E
 
 
 class Files:
@@ -49,6 +55,7 @@ class Files:
 
         ``standard`` uses AES-256-GCM and an aesgcm:// body for standard OMEMO clients."""
         path = Path(path)
+        e2e = self._e2e()  # refuse before uploading anything
         if not path.is_file():
             raise FileError(f"{path}: not a readable file")
         service = await self.service()
@@ -57,7 +64,7 @@ class Files:
         if crypto.sealed_size(cipher, size) > service.max_size:
             raise upload.UploadRefused(f"{path.name}: {size} bytes exceed the server's limit "
                                        f"of {service.max_size}")
-        digest = upload.plaintext_sha256(path)
+        digest = await asyncio.to_thread(upload.plaintext_sha256, path)
         material = crypto.new_material(cipher)
         envelope = upload.envelope_for(service, material, cipher, digest)
         name = sfs.safe_name(path.name)  # control characters cannot even travel in XML
@@ -70,10 +77,22 @@ class Files:
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         offer = FileOffer(uuid.uuid4().hex, self.client.jid, JID(to).bare, name, media,
                           size, digest, get_url, cipher, base64.b64encode(material).decode())
-        self._deliver(to, offer, "groupchat" if groupchat else "chat")
-        return offer
+        kind = "groupchat" if groupchat else "chat"
+        if e2e is None:
+            self._deliver_plain(to, offer, kind)
+            return offer
+        # a link has no id of its own: the recipient knows the offer by the message id
+        return dataclasses.replace(offer, id=await e2e.send(to, sfs.link(offer), kind))
 
-    def _deliver(self, to: str, offer: FileOffer, kind: str) -> None:
+    def _e2e(self) -> E2E | None:
+        """The client's started E2E; None for a client without one."""
+        e2e = getattr(self.client, "e2e", None)
+        if e2e is not None and e2e.engine is None:
+            raise PolicyViolation("not sent: end-to-end encryption is not started, and a file "
+                                  "offer carries the file's key (start E2E first)")
+        return e2e
+
+    def _deliver_plain(self, to: str, offer: FileOffer, kind: str) -> None:
         chat = self.client.chat
         msg = chat._message(to, kind, sfs.fallback_body(offer))
         msg.xml.append(sfs.element(offer))
@@ -92,7 +111,7 @@ class Files:
         root = msg.xml.find(f"{{{sfs.NS_SFS}}}file-sharing")
         try:
             offer = (sfs.parse(root, sender, peer, msg["id"]) if root is not None
-                     else sfs.parse_aesgcm(msg["body"], sender, peer, msg["id"]))
+                     else sfs.parse_link(msg["body"], sender, peer, msg["id"]))
         except BadOffer:
             return True  # the text is still a message; only the attachment is unusable
         if offer is not None and offer.id not in self._offers:

@@ -27,7 +27,9 @@ NS_UPLOAD = "urn:xmpp:http:upload:0"
 
 @pytest.fixture(autouse=True)
 def client_home(tmp_path, monkeypatch):
+    """A private client home; CLI runs open their key store with a test passphrase."""
     monkeypatch.setenv("OPLOT_CLIENT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("OPLOT_KEYSTORE_PASSPHRASE", "files-test-passphrase")
     return tmp_path / "home"
 
 

@@ -75,6 +75,7 @@ def test_200mb_round_trip_with_bounded_memory(stack, tmp_path):
     alice, bob = new_account(stack, "big"), new_account(stack, "big")
     accounts.save(alice)
     accounts.save(bob)
+    cli("devices", "--as", bob.jid)  # bob's E2E device, so offers can be sealed for him
     small = random_file(tmp_path / "small.bin", MB)
     big = random_file(tmp_path / "big.bin", 200 * MB)
     _, small_peak = cli("send-file", "--as", alice.jid, bob.jid, str(small), sample=True)

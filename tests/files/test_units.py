@@ -169,6 +169,19 @@ def test_offer_element_round_trip_and_aesgcm_fallback():
     assert sfs.parse(sfs.element(evil), "a@x", "b@x", "m").name == "_.._.bashrc_"
 
 
+def test_sealed_offer_link_round_trips_both_ciphers():
+    for cipher in (crypto.CIPHER_GOST, crypto.CIPHER_AESGCM):
+        offer = sfs.FileOffer("m1", "a@x", "b@x", "report.pdf", "application/pdf", 1234,
+                              "cd" * 32, "https://localhost:1/files/S/report.pdf", cipher,
+                              base64.b64encode(crypto.new_material(cipher)).decode())
+        back = sfs.parse_link(sfs.link(offer), "a@x", "b@x", "m1")
+        assert (back.url, back.key, back.cipher, back.name) == \
+            (offer.url, offer.key, cipher, offer.name)
+        if cipher == crypto.CIPHER_GOST:
+            assert back == offer
+    assert sfs.parse_link("oplot-kmgm://h/f#00:1", "a@x", "b@x", "m1") is None
+
+
 def test_engines_find_what_they_should(tmp_path):
     policy = load_policy(tmp_path)
     yara = YaraScan(policy.rule_files())
