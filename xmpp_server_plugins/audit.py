@@ -26,8 +26,11 @@ EVENTS = frozenset({
     "user.removed", "user.moved", "password.changed", "session.kicked",
     "unit.created", "unit.updated", "group.created", "group.member_added",
     "group.member_removed", "policy.changed", "ldap.sync",
-    "device.added", "device.removed", "file.verdict", "workflow.decision",
+    "device.added", "device.removed", "file.verdict", "file.integrity_failed",
+    "workflow.decision",
 })
+INSERT = ("INSERT INTO oplot.audit_log (seq, at, event, actor, subject, detail, prev_hash, "
+          "hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)")
 
 
 @dataclass(frozen=True)
@@ -62,19 +65,35 @@ def row_hash(prev: bytes, seq: int, at: dt.datetime, event: str, actor: str, sub
 def append(conn: psycopg.Connection, event: str, actor: str, subject: str,
            **detail: Any) -> int:
     """Add one event in its own (sub)transaction; returns its sequence number."""
-    if event not in EVENTS:
-        raise ValueError(f"unknown audit event {event!r}")
-    text = json.dumps(detail, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      default=str)
+    text = _detail(event, detail)
     with conn.transaction():
         seq, prev = conn.execute("SELECT seq, hash FROM oplot.audit_head FOR UPDATE").fetchone()
-        seq += 1
-        at = dt.datetime.now(dt.UTC)
-        digest = row_hash(bytes(prev), seq, at, event, actor, subject, text)
-        conn.execute("INSERT INTO oplot.audit_log (seq, at, event, actor, subject, detail, "
-                     "prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                     (seq, at, event, actor, subject, text, prev, digest))
-    return seq
+        conn.execute(INSERT, _row(seq + 1, event, actor, subject, text, bytes(prev)))
+    return seq + 1
+
+
+async def append_async(conn: psycopg.AsyncConnection, event: str, actor: str, subject: str,
+                       **detail: Any) -> int:
+    """``append`` for the asyncio services (the file service's HTTP handlers)."""
+    text = _detail(event, detail)
+    async with conn.transaction():
+        cur = await conn.execute("SELECT seq, hash FROM oplot.audit_head FOR UPDATE")
+        seq, prev = await cur.fetchone()
+        await conn.execute(INSERT, _row(seq + 1, event, actor, subject, text, bytes(prev)))
+    return seq + 1
+
+
+def _detail(event: str, detail: dict[str, Any]) -> str:
+    if event not in EVENTS:
+        raise ValueError(f"unknown audit event {event!r}")
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str)
+
+
+def _row(seq: int, event: str, actor: str, subject: str, text: str, prev: bytes) -> tuple:
+    at = dt.datetime.now(dt.UTC)
+    digest = row_hash(prev, seq, at, event, actor, subject, text)
+    return seq, at, event, actor, subject, text, prev, digest
 
 
 def entries(conn: psycopg.Connection, since: int = 0) -> Iterator[Entry]:

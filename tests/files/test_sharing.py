@@ -90,6 +90,10 @@ async def test_tampered_stored_file_fails_integrity_on_download(stack, users, tm
     assert not (tmp_path / "out.bin").exists()
     assert db_row(stack, "SELECT status FROM oplot.files WHERE id = %s",
                   file_id(offer.url)) == ("corrupt",)
+    with pytest.raises(IntegrityError):  # refused again, audited once
+        await bob.files.get(await wait_offer(bob), tmp_path / "out.bin", wait=10)
+    assert db_row(stack, "SELECT count(*) FROM oplot.audit_log WHERE event = "
+                  "'file.integrity_failed' AND subject = %s", file_id(offer.url)) == (1,)
 
 
 async def test_room_file_is_readable_by_members_only(stack, users, tmp_path):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from xmpp_server_plugins import audit
 from xmpp_server_plugins.files.errors import Conflict, Forbidden, NotFound
 from xmpp_server_plugins.files.slots import SlotRequest
 
@@ -104,9 +105,16 @@ class Records:
         return StoredFile(*row[:6], bytes(row[6]), *row[7:])
 
     async def mark_corrupt(self, file_id: str, detail: str) -> None:
-        async with self.pool.connection() as db:
-            await db.execute("UPDATE oplot.files SET status = 'corrupt', reason = %s "
-                             "WHERE id = %s", (detail, file_id))
+        """Mark the file and audit the failure once (a tampered store is a security event,
+        not only a broken download)."""
+        async with self.pool.connection() as db, db.transaction():
+            cur = await db.execute(
+                "UPDATE oplot.files SET status = 'corrupt', reason = %s WHERE id = %s "
+                "AND status <> 'corrupt' RETURNING owner", (detail, file_id))
+            row = await cur.fetchone()
+            if row is not None:
+                await audit.append_async(db, "file.integrity_failed", "file-service", file_id,
+                                         owner=row[0], reason=detail)
 
     async def stale_pending(self, older_than: float) -> list[str]:
         """Files still waiting for a verdict (their scan task may have been lost)."""
