@@ -71,6 +71,7 @@ class JingleSession:
         self._remote_set = asyncio.Event()
         self._accepted: asyncio.Future[Jingle] = asyncio.get_running_loop().create_future()
         self._tasks: set[asyncio.Task] = set()
+        self._release: asyncio.Future[None] | None = None
         self._created = time.monotonic()
         self.pc.on("connectionstatechange", self._on_pc_state)
         self.pc.on("track", self._on_track)
@@ -254,7 +255,7 @@ class JingleSession:
                         error: CallFailed | None = None) -> None:
         """Tell the peer (best effort) and release everything."""
         if self.state == "ended":
-            return
+            return await self._close(condition, error)  # wait for the release under way
         iq = self._jingle_iq("session-terminate")
         iq["jingle"]["reason"]["condition"] = condition
         if text:
@@ -265,13 +266,19 @@ class JingleSession:
 
     async def _close(self, condition: str, error: CallFailed | None) -> None:
         """Release everything, then wake whoever waits: a failure is raised only once the
-        session's sockets and tasks are gone and its owner has forgotten it."""
-        if self.state == "ended":
-            return
-        self.reason = condition
-        self._set_state("ended", condition)
+        session's sockets and tasks are gone and its owner has forgotten it. Every caller,
+        including one that arrives while a release is under way, returns only after it."""
+        if self._release is None:
+            self.reason = condition
+            self._set_state("ended", condition)
+            self._release = asyncio.ensure_future(
+                self._do_close(condition, error, asyncio.current_task()))
+        await asyncio.shield(self._release)
+
+    async def _do_close(self, condition: str, error: CallFailed | None,
+                        caller: asyncio.Task | None) -> None:
         for task in list(self._tasks):
-            if task is not asyncio.current_task():
+            if task is not caller:
                 task.cancel()
         if self.media is not None:
             self.media.stop()

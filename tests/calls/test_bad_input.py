@@ -136,7 +136,8 @@ async def test_failed_calls_are_clear_and_leak_nothing(devices):
         placing = asyncio.ensure_future(alice[1].call(bob[0].jid, synthetic(440, None)))
         ring = await bob[1].next_incoming(5)
         answering = asyncio.ensure_future(bob[1].answer(ring.sid, synthetic(880, None)))
-        with pytest.raises(SetupTimeout, match=r"did not connect within 3s \(ICE checking"):
+        # under load ICE may still be gathering ("new") when the timeout strikes
+        with pytest.raises(SetupTimeout, match=r"did not connect within 3s \(ICE (new|checking)"):
             await placing
         with pytest.raises(CallFailed) as answered:
             await answering
