@@ -158,7 +158,8 @@ async def _send(args: argparse.Namespace) -> int:
 
 
 async def _listen(args: argparse.Namespace) -> int:
-    async with _client(args) as client:
+    """Print incoming messages, decrypted (E2E started, so our devices are published too)."""
+    async with e2e_cli.encrypted(_client, args) as (client, _e2e):
         if not args.json:
             console.print(f"listening as {client.jid} (Ctrl-C to stop)")
         count = 0

@@ -25,7 +25,9 @@ def _login_help(cfg: Config, console: Console) -> None:
     console.print(f"  demo users: {', '.join(f'{u}@{cfg.domain}' for u in users)} "
                   f"(passwords in the config, \\[demo.users]); room "
                   f"{cfg.demo_room}@{cfg.conference_domain}")
-    console.print("  try it:")
+    console.print("  try it (each device's keys and messages are encrypted with your passphrase:"
+                  " you are asked for it, or set OPLOT_KEYSTORE_PASSPHRASE):")
+    console.print("    export OPLOT_KEYSTORE_PASSPHRASE='choose a secret'")
     console.print(f"    .venv/bin/oplot listen --as {users[1]}")
     console.print(f"    .venv/bin/oplot send --as {users[0]} {users[1]}@{cfg.domain} \"hello\"")
     console.print("  stop with: make down\n")
