@@ -36,8 +36,9 @@ from client_sdk.calls.events import (
     IncomingCall,
     RingingStopped,
 )
-from client_sdk.calls.jingle import NS_JINGLE_ERRORS, Jingle, register
+from client_sdk.calls.jingle import Jingle, register
 from client_sdk.calls.jingle.core import ACTIONS, child
+from client_sdk.calls.jingle.core import send_error as _error
 from client_sdk.calls.media import MediaSet
 from client_sdk.calls.secure_channel import SecureChannel
 from client_sdk.calls.session import JingleSession
@@ -391,15 +392,3 @@ def _slots(session: JingleSession, jingle: Jingle) -> None:
         mapping = tuple((s["content"], s["participant"]) for s in slots["slots"])
         session.sources = dict(mapping)
         session.notify(ConferenceSources(session.sid, mapping))
-
-
-def _error(iq: Iq, condition: str, jingle_condition: str = "", text: str = "") -> None:
-    reply = iq.reply()
-    reply["error"]["type"] = "cancel" if condition != "bad-request" else "modify"
-    reply["error"]["condition"] = condition
-    if text:
-        reply["error"]["text"] = text
-    if jingle_condition:
-        reply["error"].xml.append(
-            reply.xml.makeelement(f"{{{NS_JINGLE_ERRORS}}}{jingle_condition}", {}))
-    reply.send()

@@ -73,3 +73,17 @@ def child(stanza: ElementBase, attrib: str) -> ElementBase | None:
     cls = stanza.plugin_attrib_map.get(attrib)
     element = None if cls is None else stanza.xml.find(f"{{{cls.namespace}}}{cls.name}")
     return None if element is None else cls(xml=element, parent=stanza)
+
+
+def send_error(iq, condition: str, jingle_condition: str = "", text: str = "") -> None:
+    """Answer a Jingle IQ with an error (XEP-0166 §8): the stanza condition plus, when given,
+    the Jingle-specific one (e.g. ``unknown-session``)."""
+    reply = iq.reply()
+    reply["error"]["type"] = "modify" if condition == "bad-request" else "cancel"
+    reply["error"]["condition"] = condition
+    if text:
+        reply["error"]["text"] = text
+    if jingle_condition:
+        reply["error"].xml.append(
+            reply.xml.makeelement(f"{{{NS_JINGLE_ERRORS}}}{jingle_condition}", {}))
+    reply.send()

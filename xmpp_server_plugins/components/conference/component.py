@@ -23,7 +23,7 @@ from slixmpp.xmlstream.matcher.base import MatcherBase
 from client_sdk.calls import sdp
 from client_sdk.calls.config import CallConfig, pin_host_addresses
 from client_sdk.calls.errors import CallFailed, JingleError
-from client_sdk.calls.jingle import NS_JINGLE_ERRORS, Jingle, register
+from client_sdk.calls.jingle import Jingle, register
 from client_sdk.calls.jingle.conference import (
     NS_CONFERENCE,
     ParticipantState,
@@ -31,6 +31,7 @@ from client_sdk.calls.jingle.conference import (
     Slots,
 )
 from client_sdk.calls.jingle.core import child
+from client_sdk.calls.jingle.core import send_error as _error
 from client_sdk.calls.session import JingleSession
 from xmpp_server_plugins.components.base import Component
 from xmpp_server_plugins.components.conference.conference import Conference, Participant
@@ -222,15 +223,3 @@ def _participant(participant: Participant, status: str) -> ParticipantState:
     for slot in _slot_elements(participant):
         el.append(slot)
     return el
-
-
-def _error(iq: Iq, condition: str, jingle_condition: str = "", text: str = "") -> None:
-    reply = iq.reply()
-    reply["error"]["type"] = "modify" if condition == "bad-request" else "cancel"
-    reply["error"]["condition"] = condition
-    if text:
-        reply["error"]["text"] = text
-    if jingle_condition:
-        reply["error"].xml.append(
-            reply.xml.makeelement(f"{{{NS_JINGLE_ERRORS}}}{jingle_condition}", {}))
-    reply.send()
