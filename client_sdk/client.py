@@ -19,8 +19,9 @@ from typing import TypeVar
 
 from slixmpp import ClientXMPP
 from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.plugins.xep_0198.stanza import RequestAck
 from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import StanzaPath
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from client_sdk import accounts
 from client_sdk.accounts import Account
@@ -142,8 +143,10 @@ class Client:
             f"server certificate invalid: {e}")))
         on("disconnected", self._on_disconnected)
         self.xmpp.remove_handler("Stream Management Request Ack")
-        self.xmpp.register_handler(Callback("oplot-sm-request", StanzaPath("sm_request"),
-                                            self._ack_later))
+        # matched by tag: RequestAck has no plugin_attrib, so a StanzaPath never matches it
+        # (no ack at all, and ejabberd drops the stream after 60 s)
+        self.xmpp.register_handler(Callback("oplot-sm-request",
+                                            MatchXPath(RequestAck.tag_name()), self._ack_later))
 
     # -- events ---------------------------------------------------------------------------
 
