@@ -28,7 +28,8 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the repository root instead of benchmarks/, whose omemo.py would shadow the omemo package
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import psycopg  # noqa: E402
 from rich.console import Console  # noqa: E402
