@@ -4,7 +4,9 @@ Sending encrypts with a fresh key, wraps that key for the organisation's scanner
 then delivers link and key in a message. With ``E2E`` attached to the client the offer is a
 link sealed like any message (GOST-OMEMO, or OMEMO for standard devices) and nothing is
 sent unless E2E is started: the key must never cross the server in the clear. A client
-without E2E sends the XEP-0447 element as is. Receiving is a payload hook (it runs after
+without E2E refuses too, unless the caller passes ``allow_plaintext_offer=True`` (then the
+XEP-0447 element, key included, travels as is: only for tests, bots on trusted links or
+peers that cannot do E2E, by explicit choice). Receiving is a payload hook (it runs after
 decryption): offers are kept in ``files.json`` beside the account's store (0600) so
 ``oplot files`` / ``oplot get`` find them later.
 """
@@ -50,12 +52,15 @@ class Files:
         return self._service
 
     async def send(self, to: str, path: Path | str, *, groupchat: bool = False,
-                   standard: bool = False, progress: Progress | None = None) -> FileOffer:
+                   standard: bool = False, progress: Progress | None = None,
+                   allow_plaintext_offer: bool = False) -> FileOffer:
         """Encrypt, upload and share ``path`` with a contact or a room (``groupchat``).
 
-        ``standard`` uses AES-256-GCM and an aesgcm:// body for standard OMEMO clients."""
+        ``standard`` uses AES-256-GCM and an aesgcm:// body for standard OMEMO clients.
+        ``allow_plaintext_offer`` lets a client without E2E send the offer (and with it the
+        file key) unsealed, readable by the server; without it such a client refuses."""
         path = Path(path)
-        e2e = self._e2e()  # refuse before uploading anything
+        e2e = self._e2e(allow_plaintext_offer)  # refuse before uploading anything
         if not path.is_file():
             raise FileError(f"{path}: not a readable file")
         service = await self.service()
@@ -84,10 +89,18 @@ class Files:
         # a link has no id of its own: the recipient knows the offer by the message id
         return dataclasses.replace(offer, id=await e2e.send(to, sfs.link(offer), kind))
 
-    def _e2e(self) -> E2E | None:
-        """The client's started E2E; None for a client without one."""
+    def _e2e(self, allow_plaintext_offer: bool) -> E2E | None:
+        """The client's started E2E; None for a client without one that opted in to plaintext
+        offers. Anything else is refused before a byte is uploaded."""
         e2e = getattr(self.client, "e2e", None)
-        if e2e is not None and e2e.engine is None:
+        if e2e is None:
+            if allow_plaintext_offer:
+                return None
+            raise PolicyViolation("not sent: this client has no end-to-end encryption, so the "
+                                  "file key would cross the server in the clear (attach and "
+                                  "start E2E, or pass allow_plaintext_offer=True to accept "
+                                  "that)")
+        if e2e.engine is None:
             raise PolicyViolation("not sent: end-to-end encryption is not started, and a file "
                                   "offer carries the file's key (start E2E first)")
         return e2e

@@ -94,3 +94,17 @@ async def test_offer_is_refused_while_e2e_is_not_started(stack, sealed, tmp_path
         await alice.files.send(bob.jid, src)
     assert db_row(stack, "SELECT count(*) FROM oplot.files WHERE owner LIKE %s",
                   f"{alice.jid}%") == (0,)
+
+
+async def test_client_without_e2e_refuses_a_plaintext_offer_unless_asked(stack, users,
+                                                                         tmp_path):
+    alice, bob = await users("alice", "bob")
+    src = tmp_path / "x.txt"
+    src.write_bytes(b"secret plan")
+    with pytest.raises(PolicyViolation, match="file key would cross the server in the clear"):
+        await alice.files.send(bob.jid, src)
+    assert db_row(stack, "SELECT count(*) FROM oplot.files WHERE owner LIKE %s",
+                  f"{alice.jid}%") == (0,)
+    offer = await alice.files.send(bob.jid, src, allow_plaintext_offer=True)
+    got = await wait_offer(bob)
+    assert (got.url, got.key) == (offer.url, offer.key)  # the opt-in sends the key as is

@@ -51,7 +51,7 @@ def cli(*args: str, sample: bool = False) -> tuple[dict, int]:
 async def test_worker_killed_mid_scan_finishes_after_restart_once(stack, users, tmp_path):
     alice, bob = await users("alice", "bob")
     src = random_file(tmp_path / "big.bin", 48 * MB)
-    offer = await alice.files.send(bob.jid, src)
+    offer = await alice.files.send(bob.jid, src, allow_plaintext_offer=True)
     fid = file_id(offer.url)
     time.sleep(1.5)
     assert db_row(stack, "SELECT 1 FROM oplot.file_verdicts WHERE file_id = %s", fid) is None, \

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 
+import aiohttp
 import pytest
 
 from client_sdk.events import ChatMessage
 from client_sdk.files import FileBlocked, IntegrityError
-from tests.files.conftest import db_row, file_id, wait_offer, wait_verdict
+from tests.files.conftest import db_row, file_id, tls, wait_offer, wait_verdict
 from xmpp_server_plugins.files.cli import rotate
 from xmpp_server_plugins.files.keys import MasterKeys
 from xmpp_server_plugins.files.storage import Storage
@@ -31,7 +32,7 @@ async def test_clean_file_round_trips_and_verdict_is_recorded(stack, users, tmp_
     alice, bob = await users("alice", "bob")
     src = tmp_path / "notes.txt"
     src.write_bytes(b"quarterly plan\n" * 5000)
-    offer = await alice.files.send(bob.jid, src)
+    offer = await alice.files.send(bob.jid, src, allow_plaintext_offer=True)
     got = await wait_offer(bob)
     assert (got.name, got.size, got.sha256) == ("notes.txt", src.stat().st_size, offer.sha256)
     (tmp_path / "bob").mkdir()
@@ -55,7 +56,7 @@ async def test_blocked_file_is_never_served_and_uploader_is_told(stack, users, t
     alice, bob = await users("alice", "bob")
     src = tmp_path / name
     src.write_bytes(content)
-    offer = await alice.files.send(bob.jid, src)
+    offer = await alice.files.send(bob.jid, src, allow_plaintext_offer=True)
     verdict, why = wait_verdict(stack, file_id(offer.url))
     assert verdict == "blocked" and reason in why
     notice = await asyncio.wait_for(_notice(alice, stack), 20)
@@ -79,7 +80,7 @@ async def test_tampered_stored_file_fails_integrity_on_download(stack, users, tm
     alice, bob = await users("alice", "bob")
     src = tmp_path / "data.bin"
     src.write_bytes(os.urandom(3 << 20))
-    offer = await alice.files.send(bob.jid, src)
+    offer = await alice.files.send(bob.jid, src, allow_plaintext_offer=True)
     assert wait_verdict(stack, file_id(offer.url))[0] == "clean"
     path = Storage(stack.upload.storage_path).path(file_id(offer.url))
     raw = bytearray(path.read_bytes())
@@ -105,7 +106,7 @@ async def test_room_file_is_readable_by_members_only(stack, users, tmp_path):
         await carol.rooms.join(room)
     src = tmp_path / "plan.txt"
     src.write_bytes(b"room plan\n" * 1000)
-    offer = await alice.files.send(room, src, groupchat=True)
+    offer = await alice.files.send(room, src, groupchat=True, allow_plaintext_offer=True)
     got = await wait_offer(bob)
     (tmp_path / "bob").mkdir()
     assert (await bob.files.get(got, tmp_path / "bob", wait=60)).read_bytes() == \
@@ -119,7 +120,7 @@ async def test_standard_client_link_round_trips(stack, users, tmp_path):
     alice, bob = await users("alice", "bob")
     src = tmp_path / "photo.jpg"
     src.write_bytes(os.urandom(200_000))
-    offer = await alice.files.send(bob.jid, src, standard=True)
+    offer = await alice.files.send(bob.jid, src, standard=True, allow_plaintext_offer=True)
     got = await wait_offer(bob)
     assert got.cipher == offer.cipher
     assert (await bob.files.get(got, tmp_path / "p.jpg", wait=60)).read_bytes() == \
@@ -130,7 +131,7 @@ async def test_master_key_rotation_keeps_files_readable(stack, users, tmp_path):
     alice, bob = await users("alice", "bob")
     src = tmp_path / "keep.bin"
     src.write_bytes(os.urandom(100_000))
-    await alice.files.send(bob.jid, src)
+    await alice.files.send(bob.jid, src, allow_plaintext_offer=True)
     got = await wait_offer(bob)
     before = MasterKeys(stack.state_dir).current_id()
     result = await asyncio.to_thread(rotate, stack)
@@ -138,3 +139,28 @@ async def test_master_key_rotation_keeps_files_readable(stack, users, tmp_path):
     assert MasterKeys(stack.state_dir).ids() == [before + 1]
     assert (await bob.files.get(got, tmp_path / "k.bin", wait=60)).read_bytes() == \
         src.read_bytes()
+
+
+async def test_interrupted_download_resumes_from_the_part_file(stack, users, tmp_path):
+    """A part file left by an earlier run is decrypted first, then the rest is fetched with
+    a Range request; a damaged part file fails the integrity check and is discarded."""
+    alice, bob = await users("alice", "bob")
+    src = tmp_path / "long.bin"
+    src.write_bytes(os.urandom((5 << 20) // 2 + 7))
+    offer = await alice.files.send(bob.jid, src, allow_plaintext_offer=True)
+    got = await wait_offer(bob)
+    assert wait_verdict(stack, file_id(offer.url))[0] == "clean"
+    async with aiohttp.ClientSession() as http, http.get(
+            offer.url, ssl=tls(stack), headers={"Range": "bytes=0-1572863"}) as resp:
+        assert resp.status == 206
+        prefix = await resp.read()
+    dest = tmp_path / "long.out"
+    part = tmp_path / "long.out.oplot-part"
+    part.write_bytes(prefix[:1000] + bytes([prefix[1000] ^ 1]) + prefix[1001:])
+    with pytest.raises(IntegrityError):
+        await bob.files.get(got, dest, wait=10)
+    assert not part.exists() and not dest.exists()
+    part.write_bytes(prefix)
+    assert (await bob.files.get(got, dest, wait=10)).read_bytes() == src.read_bytes()
+    assert not part.exists() and [p.name for p in tmp_path.iterdir() if "long.out" in p.name] \
+        == ["long.out"]
