@@ -2,13 +2,15 @@
 
 The service's disco#info says the size limit, the scanner's public key and whether every
 upload must carry the file key wrapped for it. The body is encrypted chunk by chunk while
-it is sent, so memory stays flat whatever the file size.
+it is sent (the next chunk encrypted while the current one travels), so memory stays flat
+whatever the file size.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import ssl
 import xml.etree.ElementTree as ET
@@ -115,14 +117,26 @@ def envelope_for(service: UploadService, material: bytes, cipher: str,
 
 async def _body(path: Path, seal: Stream, total: int,
                 progress: Progress | None) -> AsyncIterator[bytes]:
+    """The sealed body, one chunk ahead: while aiohttp sends a chunk, a worker thread
+    already reads and encrypts the next one (two chunks in memory at most)."""
     sent = 0
     with open(path, "rb") as fh:
-        while block := await asyncio.to_thread(fh.read, CHUNK):
-            out = await asyncio.to_thread(seal.update, block)
-            sent += len(out)
-            if progress:
-                progress(sent, total)
-            yield out
+
+        def sealed_next() -> bytes | None:
+            block = fh.read(CHUNK)
+            return seal.update(block) if block else None
+
+        upcoming = asyncio.ensure_future(asyncio.to_thread(sealed_next))
+        try:
+            while (out := await upcoming) is not None:
+                upcoming = asyncio.ensure_future(asyncio.to_thread(sealed_next))
+                sent += len(out)
+                if progress:
+                    progress(sent, total)
+                yield out
+        finally:
+            with contextlib.suppress(BaseException):  # the thread must not outlive fh
+                await upcoming
     last = seal.finalize()
     if progress:
         progress(sent + len(last), total)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from workflow.scanning import envelope
 from workflow.scanning.dlp import DlpScan
 from workflow.scanning.filetype import FileTypeCheck
 from workflow.scanning.policy import load as load_policy
+from workflow.scanning.stages import ahead
 from workflow.scanning.yara import YaraScan
 from xmpp_server_plugins.files import keys
 from xmpp_server_plugins.files.errors import BadRequest, Forbidden, PolicyViolation, TooLarge
@@ -204,3 +206,28 @@ def test_engines_find_what_they_should(tmp_path):
     kind = FileTypeCheck(policy.blocked_types, 10)
     kind.feed(b"hello world, too long")
     assert "exceeds" in kind.result()
+
+
+def test_scan_stages_keep_order_raise_in_the_consumer_and_close_early():
+    assert list(ahead(iter(range(50)), depth=2)) == list(range(50))
+    closed = []
+
+    def source(fail_at: int | None):
+        try:
+            for i in range(1000):
+                if i == fail_at:
+                    raise InvalidTag
+                yield bytes([i % 256]) * 10
+        finally:
+            closed.append(fail_at)
+
+    got = []
+    with pytest.raises(InvalidTag):
+        for block in ahead(source(7)):
+            got.append(block)
+    assert len(got) == 7 and closed == [7]  # everything before the failure, then the failure
+    stage = ahead(source(None), depth=1)
+    assert next(stage) == b"\0" * 10
+    stage.close()  # the consumer stops early: the producer stops and closes its source
+    assert closed == [7, None]
+    assert [t for t in threading.enumerate() if t.name == "scan-stage"] == []

@@ -33,7 +33,10 @@ def hash_only(chunks: Iterable[bytes]) -> str:
 
 
 def scan(chunks: Iterable[bytes], policy: Policy) -> Verdict:
-    """Run ClamAV, YARA, type/size policy and DLP over the stream; first finding wins."""
+    """Run ClamAV, YARA, type/size policy and DLP over the stream; first finding wins.
+
+    Each chunk goes to clamd as soon as it arrives (clamd spools while the next one is
+    decrypted); after the last, clamd scans its spool while YARA and DLP finish here."""
     digest = hashlib.sha256()
     kind = FileTypeCheck(policy.blocked_types, policy.max_size)
     yara = YaraScan(policy.rule_files())
@@ -47,11 +50,11 @@ def scan(chunks: Iterable[bytes], policy: Policy) -> Verdict:
                 clam.feed(chunk)
                 yara.feed(chunk)
                 dlp.feed(chunk)
-        virus = clam.result()
+        clam.finish()
+        findings = {"yara": yara.result(), "dlp": dlp.result(), "policy": kind.result(),
+                    "mime": kind.mime(), "size": kind.size, "clamav": clam.result()}
     finally:
         clam.close()
-    findings = {"clamav": virus, "yara": yara.result(), "dlp": dlp.result(),
-                "policy": kind.result(), "mime": kind.mime(), "size": kind.size}
     reason = _reason(findings)
     return Verdict("blocked" if reason else "clean", reason, digest.hexdigest(), findings)
 

@@ -2,10 +2,12 @@
 
 The plaintext exists only chunk by chunk inside this process (and clamd's tmpfs spool):
 stored bytes are decrypted at rest with the master-wrapped key, then with the file key the
-uploader wrapped for the scanner. The verdict is written once per file (the primary key of
-``file_verdicts`` decides a race between a redelivered message and a retry), with the
-status change, the cache entry and the audit record in the same transaction; a blocked
-file is quarantined and its uploader gets an XMPP notice through ejabberd's REST API.
+uploader wrapped for the scanner — each pass in its own thread (workflow.scanning.stages),
+so both cores decrypt while the engines consume. The verdict is written once per file
+(the primary key of ``file_verdicts`` decides a race between a redelivered message and a
+retry), with the status change, the cache entry and the audit record in the same
+transaction; a blocked file is quarantined and its uploader gets an XMPP notice through
+ejabberd's REST API.
 Retries (broker, database, clamd, ejabberd hiccups) back off exponentially with jitter.
 """
 
@@ -23,6 +25,7 @@ from gost import InvalidTag
 from workflow.scanning import clamd, envelope
 from workflow.scanning import policy as policy_mod
 from workflow.scanning.pipeline import ENGINE_VERSION, Verdict, hash_only, scan
+from workflow.scanning.stages import ahead
 from xmpp_server_plugins import audit
 from xmpp_server_plugins import config as config_mod
 from xmpp_server_plugins.ejabberd_api import EjabberdApi, EjabberdApiError
@@ -69,7 +72,7 @@ def _plaintext(cfg: config_mod.Config, file_id: str, row: tuple) -> Iterator[byt
     dec = envelope.decryptor(scan_key["cipher"], material)
     try:
         with Storage(cfg.upload.storage_path).open(file_id, at_rest, size) as reader:
-            for chunk in reader.range():
+            for chunk in ahead(reader.range(), name="scan-at-rest"):  # its own thread
                 yield dec.update(chunk)
         yield dec.finalize()
     except (InvalidTag, ValueError) as exc:
@@ -84,7 +87,7 @@ def _scan(cfg: config_mod.Config, db: psycopg.Connection, file_id: str, row: tup
     try:
         verdict = _cached(cfg, db, file_id, row, fingerprint)
         if verdict is None:
-            verdict = scan(_plaintext(cfg, file_id, row), policy)
+            verdict = scan(ahead(_plaintext(cfg, file_id, row), name="scan-e2e"), policy)
             verdict.detail["policy_fingerprint"] = fingerprint
     except Undecryptable as exc:
         verdict = Verdict("blocked", str(exc), "", {"undecryptable": True})
@@ -100,7 +103,7 @@ def _cached(cfg: config_mod.Config, db: psycopg.Connection, file_id: str, row: t
         return None
     hit = db.execute("SELECT verdict, reason FROM oplot.scan_cache WHERE content_hash = %s "
                      "AND policy = %s", (claimed, fingerprint)).fetchone()
-    if hit is None or hash_only(_plaintext(cfg, file_id, row)) != claimed:
+    if hit is None or hash_only(ahead(_plaintext(cfg, file_id, row))) != claimed:
         return None
     return Verdict(hit[0], hit[1], claimed, {"cached": True, "policy_fingerprint": fingerprint})
 

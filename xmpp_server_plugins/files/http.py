@@ -1,15 +1,17 @@
 """The HTTPS side of the file service (aiohttp): PUT into a slot, GET a stored file.
 
-Uploads stream to storage chunk by chunk (never a whole file in memory); the declared
-Content-Length and Content-Type must match the slot, and anything short, long or refused
-leaves nothing stored and the slot free to retry until it expires. Downloads are served
-only for files with a clean verdict (or exempt by policy), support single byte ranges for
-resumable downloads, and verify each stored chunk before it leaves.
+Uploads stream to storage chunk by chunk (never a whole file in memory), encrypted at rest
+in a worker thread while the next chunk arrives; the declared Content-Length and
+Content-Type must match the slot, and anything short, long or refused leaves nothing stored
+and the slot free to retry until it expires. Downloads are served only for files with a
+clean verdict (or exempt by policy), support single byte ranges for resumable downloads,
+verify each stored chunk before it leaves and decrypt the next chunk while one is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import ssl
@@ -33,7 +35,7 @@ from xmpp_server_plugins.files.errors import (
 from xmpp_server_plugins.files.keys import MasterKeys
 from xmpp_server_plugins.files.records import Records, Slot, StoredFile
 from xmpp_server_plugins.files.slots import Signer
-from xmpp_server_plugins.files.storage import CHUNK, Storage
+from xmpp_server_plugins.files.storage import CHUNK, Storage, Writer
 
 log = logging.getLogger("oplot.files.http")
 SERVABLE = ("clean", "exempt")
@@ -109,12 +111,7 @@ def _check_put(request: web.Request, slot: Slot) -> None:
 async def _receive(request: web.Request, service: Service, slot: Slot, status: str) -> None:
     writer = service.storage.writer(slot.id)
     try:
-        async for block in request.content.iter_chunked(CHUNK):
-            if writer.received + len(block) > slot.size:
-                raise BadRequest("body longer than the slot size")
-            await asyncio.to_thread(writer.write, block)
-        if writer.received != slot.size:
-            raise BadRequest(f"upload truncated at {writer.received} of {slot.size} bytes")
+        await _store_body(request.content, writer, slot.size)
         await asyncio.to_thread(writer.commit)
     except BaseException:
         writer.abort()
@@ -125,6 +122,34 @@ async def _receive(request: web.Request, service: Service, slot: Slot, status: s
     except BaseException:
         service.storage.path(slot.id).unlink(missing_ok=True)
         raise
+
+
+async def _store_body(content: web.StreamReader, writer: Writer, size: int) -> None:
+    """Encrypt at rest in a worker thread, a whole chunk at a time, while the next chunk is
+    read from the socket (at most two chunks in memory)."""
+    received, buffer = 0, bytearray()
+    pending: asyncio.Future | None = None
+    try:
+        async for block in content.iter_chunked(CHUNK):
+            received += len(block)
+            if received > size:
+                raise BadRequest("body longer than the slot size")
+            buffer += block
+            if len(buffer) >= CHUNK:
+                if pending is not None:
+                    await pending
+                pending = asyncio.ensure_future(asyncio.to_thread(writer.write, bytes(buffer)))
+                buffer = bytearray()
+        if received != size:
+            raise BadRequest(f"upload truncated at {received} of {size} bytes")
+        if pending is not None:
+            await pending
+        pending = asyncio.ensure_future(asyncio.to_thread(writer.write, bytes(buffer)))
+        await pending
+    finally:
+        if pending is not None and not pending.done():  # never abort under a running write
+            with contextlib.suppress(BaseException):
+                await pending
 
 
 async def get_file(request: web.Request) -> web.StreamResponse:
@@ -138,7 +163,7 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     reader = await asyncio.to_thread(service.storage.open, stored.id, key, stored.size)
     try:
         chunks = reader.range(start, end)
-        first = await _next_chunk(service, stored, chunks)  # verified before any header
+        block = await _next_chunk(service, stored, chunks)  # verified before any header
         response = web.StreamResponse(status=206 if request.headers.get("Range") else 200)
         response.content_type = stored.content_type
         response.content_length = end - start
@@ -146,9 +171,16 @@ async def get_file(request: web.Request) -> web.StreamResponse:
         if response.status == 206:
             response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{stored.size}"
         await response.prepare(request)
-        while first is not None:
-            await response.write(first)
-            first = await _next_chunk(service, stored, chunks)
+        while block is not None:
+            # decrypt the next chunk in a worker thread while this one is sent
+            upcoming = asyncio.ensure_future(_next_chunk(service, stored, chunks))
+            try:
+                await response.write(block)
+            except BaseException:
+                with contextlib.suppress(BaseException):  # it must not outlive the reader
+                    await upcoming
+                raise
+            block = await upcoming
         await response.write_eof()
         return response
     finally:
