@@ -2,7 +2,7 @@
 
 import pytest
 
-from gost.curves import CURVES, TC26_256_A, TC26_512_C, get_curve
+from gost.curves import CURVES, TC26_256_A, TC26_512_C, _Group, _is_square, get_curve
 
 
 @pytest.mark.parametrize("curve", CURVES, ids=lambda c: c.name)
@@ -92,3 +92,22 @@ def test_fast_subgroup_test_matches_q_times_p(curve):
     for tor in torsion[1:]:
         assert "small order" in group.subgroup_problem(tor)
         assert "small order" in _Group.subgroup_problem(group, tor)
+
+
+@pytest.mark.parametrize("curve", [TC26_256_A, TC26_512_C], ids=lambda c: c.name)
+def test_fused_edwards_loop_matches_generic_chain(curve):
+    """The fused single-scalar loop (fold reduction, lazy T) against the generic wNAF chain."""
+    group = curve.group
+    point = curve.mul_base(0xC0FFEE)
+    table = group.odd_multiples(point)
+    scalars = [1, 2, 15, 16, 17, 31, 2**100 + 1, curve.q - 1, curve.q // 7, 4 * curve.q // 5]
+    for k in scalars:
+        fused = group.to_point(group.mul_multi_proj([(k, table)]))
+        generic = group.to_point(_Group.mul_multi_proj(group, [(k, table)]))
+        assert fused == generic == curve.mul_base(k * 0xC0FFEE % curve.q)
+
+
+def test_jacobi_square_test_matches_euler():
+    p = TC26_256_A.p
+    for a in [1, 2, 3, 617, p - 1, p - 2, 0x1234567 ** 9 % p, 0]:
+        assert _is_square(a, p) == (pow(a, (p - 1) // 2, p) == 1)
