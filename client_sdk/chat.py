@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from slixmpp import JID, Message
+from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -47,6 +48,11 @@ STATES = {"active", "composing", "paused", "inactive", "gone"}
 MARKERS = ("received", "displayed", "acknowledged")
 NS_CARBONS = "{urn:xmpp:carbons:2}"
 NS_MAM = "{urn:xmpp:mam:2}result"
+ORIGIN_ID = "{urn:xmpp:sid:0}origin-id"
+MARKABLE = "{urn:xmpp:chat-markers:0}markable"
+REQUEST = "{urn:xmpp:receipts}request"
+RECEIVED = "{urn:xmpp:receipts}received"
+ACTIVE = "{http://jabber.org/protocol/chatstates}active"
 
 
 class Dropped(ValueError):
@@ -72,6 +78,17 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def add_payload(msg: Message, tag: str, plugin: str = "", **attrs: str) -> None:
+    """Append a payload element to a stanza we compose, for the per-message send path:
+    slixmpp's item assignment (``msg["origin_id"]["id"] = ...``) goes through its generic
+    interface lookups at several times the cost. An element that is read back through a
+    stanza plugin is registered as that plugin's (``plugin``); extensions that look into
+    the stanza itself (chat states, receipts) need no registration."""
+    element = ET.SubElement(msg.xml, tag, attrs)
+    if plugin:
+        msg.init_plugin(plugin, existing_xml=element)
+
+
 class Chat:
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -91,8 +108,9 @@ class Chat:
 
     def _message(self, to: str, kind: str, body: str = "") -> Message:
         msg = self.xmpp.make_message(mto=to, mtype=kind, mbody=body or None)
-        msg["id"] = new_id()
-        msg["origin_id"]["id"] = msg["id"]
+        msg_id = new_id()
+        msg.xml.set("id", msg_id)
+        add_payload(msg, ORIGIN_ID, "origin_id", id=msg_id)
         return msg
 
     def _send(self, msg: Message) -> str:
@@ -112,12 +130,12 @@ class Chat:
         if len(body) > MAX_BODY:
             raise ValueError(f"message of {len(body)} characters exceeds {MAX_BODY}")
         msg = self._message(to, kind, body)
-        msg.enable("markable")
+        add_payload(msg, MARKABLE, "markable")
         if reply_to is not None:
             self._quote(msg, reply_to)
         if kind == "chat":
-            msg["request_receipt"] = True
-            msg["chat_state"] = "active"
+            add_payload(msg, REQUEST)
+            add_payload(msg, ACTIVE)
         return msg
 
     def post(self, msg: Message, body: str) -> str:
@@ -125,7 +143,7 @@ class Chat:
         ``body``, whatever the stanza now carries (sealed text)."""
         msg_id = self._send(msg)
         if msg["type"] == "chat":
-            self._remember(msg, body)
+            self.client.after_send(lambda: self._remember(msg, body))
         return msg_id
 
     async def deliver(self, to: str, body: str, *, reply_to: ChatMessage | None = None,
@@ -193,7 +211,9 @@ class Chat:
         msg.enable("fallback")
         msg.enable("store")
         if kind == "chat":
-            self.client.store.retract(JID(to).bare, self.client.jid, msg_id)
+            peer = JID(to).bare
+            self.client.after_send(lambda: self.client.store.retract(peer, self.client.jid,
+                                                                     msg_id))
         return self._send(msg)
 
     def react(self, to: str, msg_id: str, values: Iterable[str], kind: str = "chat") -> str:
@@ -203,8 +223,9 @@ class Chat:
         msg["reactions"]["values"] = list(values)
         msg.enable("store")
         if kind == "chat":
-            self.client.store.react(JID(to).bare, self.client.jid, msg_id,
-                                    frozenset(msg["reactions"]["values"]))
+            peer, chosen = JID(to).bare, frozenset(msg["reactions"]["values"])
+            self.client.after_send(lambda: self.client.store.react(peer, self.client.jid,
+                                                                   msg_id, chosen))
         return self._send(msg)
 
     def mark(self, message: ChatMessage, marker: str = "displayed") -> None:
@@ -395,5 +416,5 @@ class Chat:
         receipts, self._receipts = self._receipts, []
         for to, msg_id in receipts:
             receipt = self.xmpp.make_message(mto=to, mtype="chat")
-            receipt["receipt"] = msg_id
+            add_payload(receipt, RECEIVED, id=msg_id)
             receipt.send()

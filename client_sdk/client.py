@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import ssl
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import TypeVar
 
-from slixmpp import ClientXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins.xep_0198.stanza import RequestAck
 from slixmpp.xmlstream.handler import Callback
@@ -42,6 +42,7 @@ from client_sdk.muc import Rooms
 from client_sdk.profile import Profile
 from client_sdk.roster import Roster
 from client_sdk.store import Store
+from client_sdk.stream import Stream
 
 __all__ = ["Client", "ConnectError", "ChatMessage"]
 
@@ -97,6 +98,8 @@ class Client:
         self._retry: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._ack: asyncio.TimerHandle | None = None
+        self._turn: list[Event] | None = None  # events held until the turn's writes commit
+        self._sent: list[Callable[[], None]] = []  # store writes for stanzas sent this turn
         self.chat = Chat(self)
         self.history = History(self)
         self.roster = Roster(self)
@@ -110,8 +113,8 @@ class Client:
         """Our bare JID."""
         return self.account.jid
 
-    def _make_xmpp(self) -> ClientXMPP:
-        xmpp = ClientXMPP(f"{self.account.jid}/{self.resource}", self.account.password)
+    def _make_xmpp(self) -> Stream:
+        xmpp = Stream(f"{self.account.jid}/{self.resource}", self.account.password)
         xmpp.enable_direct_tls = False
         xmpp.enable_plaintext = False
         xmpp.auto_authorize = None
@@ -125,6 +128,7 @@ class Client:
         xmpp.plugin["xep_0184"].auto_ack = False
         xmpp.plugin["xep_0184"].auto_request = False
         xmpp.plugin["xep_0198"].allow_resume = True
+        xmpp.use_sync_caps()
         for name in SUPERSEDED:
             xmpp.remove_handler(name)
         return xmpp
@@ -151,7 +155,44 @@ class Client:
     # -- events ---------------------------------------------------------------------------
 
     def emit(self, event: Event) -> None:
-        self._events.put_nowait(event)
+        """Queue an event for ``events()``; while a turn's writes are pending (``hold``), at
+        the end of the turn, after they commit."""
+        if self._turn is not None:
+            self._turn.append(event)
+        else:
+            self._events.put_nowait(event)
+
+    def hold(self) -> None:
+        """Make this event-loop turn one store transaction, committed at the start of the
+        next turn, and hold back the events emitted meanwhile until it is: nothing is shown
+        before it is stored (a crash never shows a message twice), and the stanzas of one
+        socket read share one commit."""
+        if self._turn is None:
+            self._turn = []
+            self.store.begin()
+            asyncio.get_running_loop().call_soon(self._end_turn)
+
+    def after_send(self, write: Callable[[], None]) -> None:
+        """Record something we sent (our message, correction, reaction) at the end of this
+        turn, once the stanzas sent in it are on the wire; the turn's writes keep their
+        order. A crash before then loses nothing: catch-up brings our own messages back."""
+        self.hold()
+        self._sent.append(write)
+
+    def _end_turn(self) -> None:
+        events, self._turn = self._turn or [], None
+        writes, self._sent = self._sent, []
+        for write in writes:  # each one statement, so a failed one leaves nothing behind
+            try:
+                write()
+            except (sqlite3.Error, ValueError):
+                log.exception("could not store a sent message")
+        try:
+            self.store.end()
+        except sqlite3.Error:
+            log.exception("store commit failed; the turn's events go out unstored")
+        for event in events:
+            self._events.put_nowait(event)
 
     async def events(self) -> AsyncIterator[Event]:
         """Every event in arrival order; several iterators share (split) one queue."""

@@ -170,10 +170,13 @@ class History:
             self._done[archive].set()
 
     def _feed(self, archive: str, entries: list[Entry]) -> int:
-        """Ingest messages in one transaction, advance the pointer, then emit."""
+        """Ingest messages and advance the pointer in this turn's transaction, as one batch
+        (the pointer is only ever stored with the messages it covers); the events go out
+        once it is committed (``Client.hold``)."""
         events: list[Event] = []
         chat = self.client.chat
         last = ""
+        self.client.hold()
         with self.client.store.batch():
             for entry in entries:
                 try:

@@ -12,7 +12,10 @@ message with no numeric archive id yet (our own, just sent) goes after the newes
 and moves to its archive position once the archive id is seen.
 
 Writes commit before the client emits the matching event: a crash never loses a message it
-already showed, and the unique keys make re-delivery (SM resend, MAM overlap) a no-op."""
+already showed, and the unique keys make re-delivery (SM resend, MAM overlap) a no-op. The
+client groups the writes of one event-loop turn into one transaction (``begin``/``end``);
+a transaction starts at its first write, so a turn that stores nothing (receipts, chat
+states) costs nothing, and a nested batch is a savepoint that fails on its own."""
 
 from __future__ import annotations
 
@@ -84,7 +87,7 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         self._aead = self._unlock(key)
-        self._depth = 0
+        self._depth = self._opened = 0  # batches open, batches that have written
         self._add_positions()
         self.db.execute(INDEX)
 
@@ -137,54 +140,77 @@ class Store:
             return
         newest: dict[str, int] = {}
         with self.batch():
-            self.db.execute("ALTER TABLE messages ADD COLUMN pos INTEGER NOT NULL DEFAULT 0")
+            self._write("ALTER TABLE messages ADD COLUMN pos INTEGER NOT NULL DEFAULT 0")
             rows = self.db.execute("SELECT seq, peer, stanza_id FROM messages ORDER BY seq")
             for seq, peer, stanza_id in rows.fetchall():
                 pos = position(stanza_id) or newest.get(peer, 0) + 1
                 newest[peer] = max(pos, newest.get(peer, 0))
-                self.db.execute("UPDATE messages SET pos = ? WHERE seq = ?", (pos, seq))
+                self._write("UPDATE messages SET pos = ? WHERE seq = ?", (pos, seq))
 
-    def _newest(self, peer: str) -> int:
-        return self.db.execute("SELECT coalesce(max(pos), 0) FROM messages WHERE peer = ?",
-                               (peer,)).fetchone()[0]
+    def begin(self) -> None:
+        """Open a batch (closed by ``end``): the outermost is a transaction, inner ones are
+        savepoints. Nothing reaches SQLite until the first write inside it."""
+        self._depth += 1
+
+    def end(self, ok: bool = True) -> None:
+        """Close the innermost batch: commit (or release) it, or roll back its own writes."""
+        self._depth -= 1
+        if self._opened <= self._depth:
+            return  # it never wrote
+        self._opened = self._depth
+        if self._depth == 0:
+            try:
+                self.db.execute("COMMIT" if ok else "ROLLBACK")
+            except sqlite3.Error:
+                if self.db.in_transaction:  # a failed COMMIT leaves it open
+                    self.db.execute("ROLLBACK")
+                raise
+        else:
+            if not ok:
+                self.db.execute(f"ROLLBACK TO b{self._depth}")
+            self.db.execute(f"RELEASE b{self._depth}")
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Group writes into one transaction (nested batches join the outer one)."""
-        if self._depth == 0:
-            self.db.execute("BEGIN IMMEDIATE")
-        self._depth += 1
+        """Group writes into one transaction (a batch inside another is a savepoint)."""
+        self.begin()
         try:
             yield
         except BaseException:
-            self._depth -= 1
-            if self._depth == 0:
-                self.db.execute("ROLLBACK")
+            self.end(ok=False)
             raise
-        self._depth -= 1
-        if self._depth == 0:
-            self.db.execute("COMMIT")
+        self.end()
+
+    def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        """Run a write, first opening the batches that have not written yet."""
+        while self._opened < self._depth:
+            self.db.execute("BEGIN IMMEDIATE" if self._opened == 0
+                            else f"SAVEPOINT b{self._opened}")
+            self._opened += 1
+        return self.db.execute(sql, params)
 
     def add(self, archive: str, msg: ChatMessage) -> bool:
         """Store a message; False when it is already known (by archive id or sender id).
 
-        A known message that now comes with its archive id (our own sent message seen again
+        A message without a numeric archive id goes after the newest of its conversation. A
+        known message that now comes with its archive id (our own sent message seen again
         through MAM) gets that id recorded, and moves to its archive position."""
         ts = (msg.timestamp or datetime.now(UTC)).timestamp()
-        with self.batch():
-            pos = position(msg.stanza_id) or self._newest(msg.peer) + 1
-            if self.db.execute(
-                    "INSERT OR IGNORE INTO messages (pos, archive, peer, stanza_id, msg_id, sender,"
-                    " nick, kind, outgoing, body, ts, reply_to) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (pos, archive, msg.peer, msg.stanza_id or None, msg.id, msg.sender, msg.nick,
-                     msg.kind, int(msg.outgoing), self.seal(msg.body), ts, msg.reply_to)).rowcount:
-                return True
-            if msg.stanza_id:
-                self.db.execute(
-                    "UPDATE OR IGNORE messages SET stanza_id = ?, pos = coalesce(?, pos)"
-                    " WHERE peer = ? AND sender = ? AND msg_id = ? AND stanza_id IS NULL",
-                    (msg.stanza_id, position(msg.stanza_id), msg.peer, msg.sender, msg.id))
-            return False
+        if self._write(
+                "INSERT OR IGNORE INTO messages (pos, archive, peer, stanza_id, msg_id, sender,"
+                " nick, kind, outgoing, body, ts, reply_to) VALUES (coalesce(?, (SELECT"
+                " coalesce(max(pos), 0) + 1 FROM messages WHERE peer = ?)),"
+                " ?,?,?,?,?,?,?,?,?,?,?)",
+                (position(msg.stanza_id), msg.peer, archive, msg.peer, msg.stanza_id or None,
+                 msg.id, msg.sender, msg.nick, msg.kind, int(msg.outgoing),
+                 self.seal(msg.body), ts, msg.reply_to)).rowcount:
+            return True
+        if msg.stanza_id:
+            self._write(
+                "UPDATE OR IGNORE messages SET stanza_id = ?, pos = coalesce(?, pos)"
+                " WHERE peer = ? AND sender = ? AND msg_id = ? AND stanza_id IS NULL",
+                (msg.stanza_id, position(msg.stanza_id), msg.peer, msg.sender, msg.id))
+        return False
 
     def body(self, peer: str, sender: str, msg_id: str) -> str | None:
         """The stored body of a message, None when the message is unknown."""
@@ -203,28 +229,24 @@ class Store:
         target = self._target(peer, ref)
         if target is None or target[1] != sender:
             return False
-        with self.batch():
-            self.db.execute("UPDATE messages SET body = ?, edited = 1 WHERE seq = ?",
-                            (self.seal(body), target[0]))
+        self._write("UPDATE messages SET body = ?, edited = 1 WHERE seq = ?",
+                    (self.seal(body), target[0]))
         return True
 
     def retract(self, peer: str, sender: str, ref: str) -> bool:
         target = self._target(peer, ref)
         if target is None or target[1] != sender:
             return False
-        with self.batch():
-            self.db.execute("UPDATE messages SET body = '', retracted = 1 WHERE seq = ?",
-                            (target[0],))
+        self._write("UPDATE messages SET body = '', retracted = 1 WHERE seq = ?", (target[0],))
         return True
 
     def react(self, peer: str, sender: str, ref: str, values: frozenset[str]) -> None:
-        with self.batch():
-            if values:
-                self.db.execute("INSERT OR REPLACE INTO reactions VALUES (?,?,?,?)",
-                                (peer, ref, sender, self.seal(json.dumps(sorted(values)))))
-            else:
-                self.db.execute("DELETE FROM reactions WHERE peer=? AND msg_id=? AND sender=?",
-                                (peer, ref, sender))
+        if values:
+            self._write("INSERT OR REPLACE INTO reactions VALUES (?,?,?,?)",
+                        (peer, ref, sender, self.seal(json.dumps(sorted(values)))))
+        else:
+            self._write("DELETE FROM reactions WHERE peer=? AND msg_id=? AND sender=?",
+                        (peer, ref, sender))
 
     def pointer(self, archive: str) -> str | None:
         """The archive id up to which this device has every message."""
@@ -232,9 +254,7 @@ class Store:
         return row[0] if row else None
 
     def set_pointer(self, archive: str, last_id: str) -> None:
-        with self.batch():
-            self.db.execute("INSERT OR REPLACE INTO sync VALUES (?,?,?)",
-                            (archive, last_id, time.time()))
+        self._write("INSERT OR REPLACE INTO sync VALUES (?,?,?)", (archive, last_id, time.time()))
 
     def history(self, peer: str, limit: int = 50) -> list[dict]:
         """The last ``limit`` messages with ``peer`` (contact or room), in archive order."""
