@@ -22,7 +22,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the repository root instead of benchmarks/, whose omemo.py would shadow the omemo package
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import aiohttp  # noqa: E402
 import psutil  # noqa: E402
