@@ -37,10 +37,6 @@ MGM_BULK_MIN_BLOCKS = {16: 40, 8: 24}
 _POLY = {16: 0x87, 8: 0x1B}  # f(w) without its leading term
 _SPACING = 5
 _MASKS = tuple(sum(1 << b for b in range(r, 256, _SPACING)) for r in range(_SPACING))
-# pairs (i, j) of bit classes grouped by (i + j) mod 5
-_PAIRS = tuple(
-    tuple((i, (t - i) % _SPACING) for i in range(_SPACING)) for t in range(_SPACING)
-)
 
 
 def clmul(a: int, b: int) -> int:
@@ -48,17 +44,19 @@ def clmul(a: int, b: int) -> int:
 
     With operands split by bit index mod 5, a partial product a_i * b_j has at most 26
     terms at any bit position (< 2^5), so its bits at positions = i + j (mod 5) are exactly
-    the carry-less sums.
+    the carry-less sums. XOR is bitwise, so the five products of one class are XORed
+    first and masked once (straight-line: a loop with per-product masks was ~2x slower).
     """
-    m = _MASKS
-    sa = [a & mask for mask in m]
-    sb = [b & mask for mask in m]
-    r = 0
-    for t, pairs in enumerate(_PAIRS):
-        mt = m[t]
-        for i, j in pairs:
-            r ^= (sa[i] * sb[j]) & mt
-    return r
+    m0, m1, m2, m3, m4 = _MASKS
+    a0, a1, a2, a3, a4 = a & m0, a & m1, a & m2, a & m3, a & m4
+    b0, b1, b2, b3, b4 = b & m0, b & m1, b & m2, b & m3, b & m4
+    return (
+        ((a0 * b0 ^ a1 * b4 ^ a2 * b3 ^ a3 * b2 ^ a4 * b1) & m0)
+        | ((a0 * b1 ^ a1 * b0 ^ a2 * b4 ^ a3 * b3 ^ a4 * b2) & m1)
+        | ((a0 * b2 ^ a1 * b1 ^ a2 * b0 ^ a3 * b4 ^ a4 * b3) & m2)
+        | ((a0 * b3 ^ a1 * b2 ^ a2 * b1 ^ a3 * b0 ^ a4 * b4) & m3)
+        | ((a0 * b4 ^ a1 * b3 ^ a2 * b2 ^ a3 * b1 ^ a4 * b0) & m4)
+    )
 
 
 def _reduce(r: int, n: int) -> int:
@@ -236,11 +234,12 @@ class _MGM:
         if len(data) < MGM_BULK_MIN_BLOCKS[n] * n:
             half = 4 * n
             left, right, mask = y1 >> half << half, y1, (1 << half) - 1
-            stream = b"".join(
-                enc(left | ((right + i) & mask)).to_bytes(n, "big") for i in range(q)
-            )
-            return (int.from_bytes(data, "big") ^ int.from_bytes(stream[:len(data)], "big")
-                    ).to_bytes(len(data), "big")
+            bits = 8 * n
+            stream = 0
+            for i in range(q):
+                stream = stream << bits | enc(left | ((right + i) & mask))
+            stream >>= 8 * (q * n - len(data))  # the keystream's first len(data) bytes
+            return (int.from_bytes(data, "big") ^ stream).to_bytes(len(data), "big")
         ys = _counters(y1.to_bytes(n, "big"), q, left=False)
         ks = self._cipher.encrypt_blocks(ys.reshape(-1), counters=True)[:len(data)]
         np.bitwise_xor(ks, np.frombuffer(data, dtype=np.uint8), out=ks)
@@ -255,10 +254,10 @@ class _MGM:
         mask = (1 << half) - 1
         if len(ad) + len(ct) < MGM_BULK_MIN_BLOCKS[n] * n:
             body = bytes(ad) + bytes(-len(ad) % n) + bytes(ct) + bytes(-len(ct) % n)
-            right = z1 & mask
+            left, right = z1 >> half, z1 & mask
             acc = 0
             for i in range(h + q):
-                hk = enc((((z1 >> half) + i) & mask) << half | right)
+                hk = enc(((left + i) & mask) << half | right)
                 acc ^= clmul(hk, int.from_bytes(body[i * n:(i + 1) * n], "big"))
             acc = _reduce(acc, n)
         else:
