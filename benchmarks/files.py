@@ -107,8 +107,8 @@ def verdict_seconds(cfg: Config, file_id: str, timeout: float = 600) -> tuple[fl
 
 
 class CpuClock:
-    """CPU seconds (user + system, children included) of this process and the stack's file
-    service, scan worker and clamd: the load-independent view of where the work goes."""
+    """CPU seconds (user + system) of this process (both clients) and of the stack's file
+    service, scan worker (with its pool) and clamd: where the work goes, whatever the load."""
 
     NAMES = ("components", "worker", "clamd")
 
@@ -121,7 +121,9 @@ class CpuClock:
         out = {}
         for name, proc in self.procs.items():
             total = 0.0
-            for p in [proc, *proc.children(recursive=True)]:
+            # the client alone: the bench stack's services are this process's children too
+            tree = [proc] if name == "client" else [proc, *proc.children(recursive=True)]
+            for p in tree:
                 try:
                     times = p.cpu_times()
                 except psutil.NoSuchProcess:
