@@ -32,9 +32,10 @@ __all__ = [
     "unpad2",
 ]
 
-#: per block size: below this many blocks the int path beats numpy's fixed ~0.2 ms per
-#: call (measured crossover ~45 Kuznyechik and ~25 Magma blocks; benchmarks/gost_bench.py)
-BULK_MIN_BLOCKS = {16: 48, 8: 24}
+#: per block size: below this many blocks the int path beats numpy's fixed ~0.3 ms per
+#: call (crossover measured on the 2-core VM on 2026-11-30: ~48-56 Kuznyechik and ~28
+#: Magma blocks; benchmarks/gost_bench.py prints both paths per size)
+BULK_MIN_BLOCKS = {16: 52, 8: 28}
 
 
 def use_bulk(cipher: BlockCipher, nbytes: int) -> bool:
