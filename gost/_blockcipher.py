@@ -61,12 +61,15 @@ def as_blocks(data: bytes | np.ndarray, block_size: int) -> np.ndarray:
 
 
 def chunked(
-    data: bytes | np.ndarray, block_size: int, kernel: Callable[[np.ndarray, np.ndarray], None]
+    data: bytes | np.ndarray,
+    block_size: int,
+    kernel: Callable[[np.ndarray, np.ndarray], None],
+    chunk_blocks: int = CHUNK_BLOCKS,
 ) -> np.ndarray:
-    """Run ``kernel(src_chunk, dst_chunk)`` over CHUNK_BLOCKS-sized slices into a new array."""
+    """Run ``kernel(src_chunk, dst_chunk)`` over ``chunk_blocks``-sized slices into a new array."""
     src = as_blocks(data, block_size)
     out = np.empty_like(src)
-    step = CHUNK_BLOCKS * block_size
+    step = chunk_blocks * block_size
     for off in range(0, src.size, step):
         kernel(src[off:off + step], out[off:off + step])
     return out
