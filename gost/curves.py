@@ -463,10 +463,8 @@ class _EdwardsGroup(_Group):
         if u in (0, 1):
             return _SMALL_ORDER
         w = (u * u + a_mont * u + 1) % p
-        if not _is_square(w, p):
-            return _OUTSIDE
-        root = pow(w, (p + 1) >> 2, p)
-        if _is_square((2 * u + 2 * root + 2) % p, p):
+        root = pow(w, (p + 1) >> 2, p)  # a square root exactly when w is a square
+        if root * root % p != w or _is_square((2 * u + 2 * root + 2) % p, p):
             return _OUTSIDE
         return None
 
