@@ -334,6 +334,7 @@ async def _bench(cfg: Config, args: argparse.Namespace, tmp: Path) -> list[dict[
         for loop in loops:
             loop.cancel()
         for docs_api in people.values():
+            await docs_api.close()
             await docs_api.client.disconnect()
         conn.close()
     return results

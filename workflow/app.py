@@ -17,6 +17,9 @@ def make_app(cfg: config_mod.Config | None = None) -> Celery:
     app = Celery("oplot", broker=cfg.rabbitmq_url, backend="rpc://", include=TASK_MODULES)
     app.conf.update(
         task_acks_late=True,
+        # task outcomes live in PostgreSQL; a result message per task would only load the
+        # broker (health.ping, whose caller waits for the answer, keeps its result)
+        task_ignore_result=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,

@@ -22,7 +22,11 @@ from client_sdk.documents import (
 def _run(action: Callable, client: Callable, out: Callable):
     async def handler(args: argparse.Namespace) -> int:
         async with client(args) as connected:
-            return await action(args, Documents(connected), out)
+            docs = Documents(connected)
+            try:
+                return await action(args, docs, out)
+            finally:
+                await docs.close()
     return handler
 
 

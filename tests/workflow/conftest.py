@@ -39,6 +39,7 @@ async def people(stack: Config) -> AsyncIterator[dict[str, Documents]]:
         yield opened
     finally:
         for docs in opened.values():
+            await docs.close()
             await docs.client.disconnect()
 
 

@@ -1,6 +1,9 @@
 """Workflow tasks: ``advance`` moves a document as far as its state allows, ``sweep`` (from
 Celery beat) escalates overdue tasks, sends reminders and requeues stalled documents.
 
+A document submitted before its file's scan verdict waits in draft: the scan task queues
+it when the verdict is recorded.
+
 Both are idempotent: state lives in PostgreSQL and every step checks it under the document's
 row lock, so a redelivered message (``acks_late``: a worker killed mid-step leaves its
 message unacknowledged) finds the step either not taken (and takes it) or taken (and does
@@ -10,7 +13,6 @@ sends them (see xmpp_server_plugins.components.workflow).
 
 from __future__ import annotations
 
-import functools
 import socket
 
 import psycopg
@@ -18,56 +20,47 @@ from celery import shared_task
 
 from workflow import documents
 from workflow.errors import NotFound, ScanPending
-from xmpp_server_plugins import config as config_mod
+from workflow.tasks.runtime import config, connection
 
 ADVANCE, SWEEP = "oplot.workflow.advance", "oplot.workflow.sweep"
-RETRY_ON = (psycopg.OperationalError, ScanPending)
-
-
-@functools.cache
-def _load(path: str) -> config_mod.Config:
-    return config_mod.load(path)
-
-
-def _config(task) -> config_mod.Config:
-    return _load(task.app.conf.oplot_config_path)
-
-
-_connections: dict[str, psycopg.Connection] = {}
-
-
-def _connection(cfg: config_mod.Config) -> psycopg.Connection:
-    """This worker process's connection, opened on first use (after the pool's fork) and
-    replaced when it breaks: a new connection per task costs more than most steps."""
-    conn = _connections.get(cfg.app_dsn)
-    if conn is None or conn.closed or conn.broken:
-        conn = _connections[cfg.app_dsn] = psycopg.connect(
-            cfg.app_dsn, autocommit=True, application_name="oplot-workflow")
-    return conn
+RETRY_ON = (psycopg.OperationalError,)
 
 
 @shared_task(name=ADVANCE, bind=True, acks_late=True, reject_on_worker_lost=True,
              autoretry_for=RETRY_ON, retry_backoff=1, retry_backoff_max=30, retry_jitter=True,
              max_retries=30)
 def advance(self, doc_id: str) -> dict[str, object]:
-    cfg = _config(self)
+    cfg = config(self)
     worker = self.request.hostname or socket.gethostname()
     steps: list[str] = []
-    conn = _connection(cfg)
+    conn = connection(cfg)
     try:
         while (step := documents.advance(conn, cfg, doc_id, worker,
                                          self.request.id or "eager")) is not None:
             steps.append(step)
     except NotFound:
         return {"document": doc_id, "steps": [], "error": "no such document"}
+    except ScanPending:
+        # no retry loop: the scan task queues this document again once it has recorded the
+        # verdict (wake_drafts), and beat's sweep requeues it should that message be lost.
+        # Retrying with backoff made a second worker, which took this message while the
+        # first was scanning, hold the document for seconds after its verdict.
+        return {"document": doc_id, "steps": steps, "waiting": "scan verdict"}
     return {"document": doc_id, "steps": steps}
+
+
+def wake_drafts(conn: psycopg.Connection, file_id: str) -> None:
+    """Queue the drafts waiting for ``file_id``'s scan verdict (just recorded)."""
+    for (doc_id,) in conn.execute("SELECT id FROM oplot.wf_documents WHERE file_id = %s AND "
+                                  "state = 'draft'", (file_id,)).fetchall():
+        advance.delay(str(doc_id))
 
 
 @shared_task(name=SWEEP, bind=True, acks_late=True, autoretry_for=RETRY_ON, retry_backoff=1,
              retry_backoff_max=30, retry_jitter=True, max_retries=5)
 def sweep(self) -> dict[str, object]:
-    cfg = _config(self)
-    conn = _connection(cfg)
+    cfg = config(self)
+    conn = connection(cfg)
     touched = documents.sweep(conn, cfg.workflow) | set(documents.stalled(conn))
     for doc_id in touched:
         advance.delay(doc_id)  # an escalation may complete a stage

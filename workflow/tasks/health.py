@@ -11,7 +11,7 @@ from celery import shared_task
 from xmpp_server_plugins import config as config_mod
 
 
-@shared_task(name="oplot.health.ping", bind=True, acks_late=True,
+@shared_task(name="oplot.health.ping", bind=True, acks_late=True, ignore_result=False,
              autoretry_for=(psycopg.OperationalError,), retry_backoff=True, retry_jitter=True,
              max_retries=3)
 def ping(self, token: str) -> dict[str, object]:

@@ -26,6 +26,8 @@ from workflow.scanning import clamd, envelope
 from workflow.scanning import policy as policy_mod
 from workflow.scanning.pipeline import ENGINE_VERSION, Verdict, hash_only, scan
 from workflow.scanning.stages import ahead
+from workflow.tasks import runtime
+from workflow.tasks.documents import wake_drafts
 from xmpp_server_plugins import audit
 from xmpp_server_plugins import config as config_mod
 from xmpp_server_plugins.ejabberd_api import EjabberdApi, EjabberdApiError
@@ -44,21 +46,21 @@ class Undecryptable(Exception):
              autoretry_for=RETRY_ON, retry_backoff=2, retry_backoff_max=120,
              retry_jitter=True, max_retries=10)
 def scan_file(self, file_id: str) -> dict[str, str]:
-    cfg = config_mod.load(self.app.conf.oplot_config_path)
-    with psycopg.connect(cfg.app_dsn, autocommit=True) as db:
-        row = db.execute("SELECT owner, filename, size, master_key_id, wrapped_key, status, "
-                         "scan_key FROM oplot.files WHERE id = %s", (file_id,)).fetchone()
-        if row is None:
-            return {"file": file_id, "verdict": "unknown file"}
-        recorded = db.execute("SELECT verdict FROM oplot.file_verdicts WHERE file_id = %s",
-                              (file_id,)).fetchone()
-        if recorded is None and row[5] == "pending":
-            verdict = _scan(cfg, db, file_id, row)
-            if not _record(db, file_id, row[0], verdict):
-                verdict = None
-        _finish(cfg, db, file_id, row[0], row[1])
-        final = db.execute("SELECT verdict FROM oplot.file_verdicts WHERE file_id = %s",
-                           (file_id,)).fetchone()
+    cfg = runtime.config(self)
+    db = runtime.connection(cfg)  # the process's own: a connection per file cost more
+    row = db.execute("SELECT owner, filename, size, master_key_id, wrapped_key, status, "
+                     "scan_key FROM oplot.files WHERE id = %s", (file_id,)).fetchone()
+    if row is None:
+        return {"file": file_id, "verdict": "unknown file"}
+    recorded = db.execute("SELECT verdict FROM oplot.file_verdicts WHERE file_id = %s",
+                          (file_id,)).fetchone()
+    if recorded is None and row[5] == "pending":
+        verdict = _scan(cfg, db, file_id, row)
+        if _record(db, file_id, row[0], verdict):
+            wake_drafts(db, file_id)
+    _finish(cfg, db, file_id, row[0], row[1])
+    final = db.execute("SELECT verdict FROM oplot.file_verdicts WHERE file_id = %s",
+                       (file_id,)).fetchone()
     return {"file": file_id, "verdict": final[0] if final else row[5]}
 
 
