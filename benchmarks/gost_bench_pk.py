@@ -38,11 +38,16 @@ ROOT = Path(__file__).resolve().parents[1]
 PROVIDER_CONF = ROOT / "deploy" / "openssl" / "gost-provider.cnf"
 
 
+def _clock() -> float:
+    """CPU time of this process (wall-clock with GOST_BENCH_WALL=1): see gost_bench.py."""
+    return time.perf_counter() if os.environ.get("GOST_BENCH_WALL") else time.process_time()
+
+
 def _rate(fn: Callable[[], object], seconds: float = 0.6) -> float:
-    """Operations per second of ``fn`` over about ``seconds``."""
+    """Operations per second of ``fn`` over about ``seconds`` of :func:`_clock`."""
     fn()
-    count, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
+    count, start = 0, _clock()
+    while (elapsed := _clock() - start) < seconds:
         fn()
         count += 1
     return count / elapsed
