@@ -116,12 +116,13 @@ class Magma:
         idx = np.empty(n, np.intp)
         v = np.empty(n, np.uint32)
         w = np.empty(n, np.uint32)
+        take_lo, take_hi = _NP_LO.take, _NP_HI.take  # the method: np.take adds a Python wrapper
         for k in keys:
             np.add(a0, k, out=s)
             np.bitwise_and(s, 0xFFFF, out=idx)
-            np.take(_NP_LO, idx, out=v, mode="clip")
+            take_lo(idx, out=v, mode="clip")
             np.right_shift(s, 16, out=idx)
-            np.take(_NP_HI, idx, out=w, mode="clip")
+            take_hi(idx, out=w, mode="clip")
             v ^= w
             a1 ^= v
             a1, a0 = a0, a1
