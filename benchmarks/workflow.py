@@ -76,18 +76,26 @@ def _stat(pid: int) -> tuple[int, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
 
 
-def _tree(roots: list[int]) -> list[int]:
-    """``roots`` and all their descendants (Celery's pool child, ejabberd's extauth)."""
+def _parents() -> dict[int, int]:
+    """Every live process's parent, from one pass over /proc."""
     parents = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
             parents[int(entry.name)] = st[0]
+    return parents
+
+
+def _tree(roots: list[int], parents: dict[int, int]) -> list[int]:
+    """``roots`` and all their descendants (Celery's pool child, ejabberd's extauth)."""
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
     found, frontier = set(roots), list(roots)
     while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in found]
-        found.update(children)
-        frontier.extend(children)
+        for child in children.get(frontier.pop(), []):
+            if child not in found:
+                found.add(child)
+                frontier.append(child)
     return sorted(found)
 
 
@@ -106,14 +114,16 @@ class CpuMeter:
         self.registry = Stack(cfg.state_dir).registry
 
     def _groups(self) -> dict[str, list[int]]:
+        parents = _parents()
+
         def service(name: str) -> list[int]:
             pid = self.registry.pid(name)
-            return _tree([pid]) if pid else []
+            return _tree([pid], parents) if pid else []
         with psycopg.connect(self.cfg.app_dsn, autocommit=True) as conn:
             backends = [r[0] for r in conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid()").fetchall()]
-        return {"workers": _tree([p.pid for p in self.workers]),
+        return {"workers": _tree([p.pid for p in self.workers], parents),
                 "components": service("components"), "ejabberd": service("ejabberd"),
                 "clamd": service("clamd"), "postgres": backends, "client": [os.getpid()]}
 
@@ -125,11 +135,14 @@ class CpuMeter:
         self.before, self.machine = self._sample(), _machine_cpu()
 
     def stop(self) -> dict[str, float]:
-        """CPU seconds per group (processes born during the interval count from zero)."""
+        """CPU seconds per group (processes born during the interval count from zero); this
+        process's own is read first, so the measuring is not counted as the client's."""
+        own = _stat(os.getpid())[1] - self.before[os.getpid()]
         groups, used = self._groups(), {}
         for name, pids in groups.items():
             used[name] = sum(st[1] - self.before.get(pid, 0.0) for pid in pids
                              if (st := _stat(pid)) is not None)
+        used["client"] = own
         used["machine"] = _machine_cpu() - self.machine
         return used
 

@@ -46,6 +46,7 @@ MAX_FIELD = 64 * 1024  # the comment limit is far lower; this bounds any one fie
 MAX_PACKAGE = 640 * 1024  # base64 of it must fit in a stanza (ejabberd allows 1 MiB)
 NS_WORKFLOW = "urn:oplot:workflow:0"
 OUTBOX_POLL_SECONDS = 5.0
+OUTBOX_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ class WorkflowComponent(Component):
                         application_name="oplot-workflow-outbox") as conn:
                     await conn.execute(f"LISTEN {documents.OUTBOX_CHANNEL}")
                     while True:
-                        while await self._deliver_batch(conn):
+                        # a short batch was the rest: no empty round trip to find that out
+                        while await self._deliver_batch(conn) == OUTBOX_BATCH:
                             pass
                         async for _ in conn.notifies(timeout=OUTBOX_POLL_SECONDS,
                                                      stop_after=1):
@@ -148,7 +150,8 @@ class WorkflowComponent(Component):
         async with conn.transaction():
             cur = await conn.execute(
                 "SELECT id, document_id, key, recipient, subject, body FROM oplot.wf_outbox "
-                "WHERE sent_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED")
+                "WHERE sent_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                (OUTBOX_BATCH,))
             rows = await cur.fetchall()
             for row in rows:
                 self._notice(*row)
