@@ -9,11 +9,7 @@ from aiortc import RTCRtpSender
 from aiortc.sdp import SessionDescription
 
 from client_sdk.calls.session import JingleSession
-from xmpp_server_plugins.components.conference.forwarding import (
-    ForwardTrack,
-    Publisher,
-    forward_keyframe_requests,
-)
+from xmpp_server_plugins.components.conference.forwarding import ForwardTrack, Publisher
 
 PREFERRED = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
 
@@ -55,9 +51,8 @@ class Participant:
                     self.publishers[kind] = Publisher(transceiver.receiver, kind)
                 continue
             track = ForwardTrack(kind)
-            transceiver.sender.replaceTrack(track)
+            track.attach(transceiver.sender)
             transceiver.direction = "sendonly"
-            forward_keyframe_requests(transceiver.sender, track)
             pending[kind] = track
             if len(pending) == 2:
                 self.slots.append(Slot(transceiver.mid, pending["audio"], pending["video"]))
