@@ -7,14 +7,16 @@ covered by tests/calls/test_forwarding.py):
 
 * ``RTCRtpReceiver._handle_rtp_packet(packet, arrival_time_ms)``: the DTLS transport hands
   it every decrypted, parsed RTP packet of the receiver. ``Publisher`` wraps it: packets are
-  forwarded first, then aiortc keeps its receive-side RTCP (receiver reports, NACKs and
-  PLIs to the publisher on loss).
+  forwarded first, then aiortc keeps its receive-side RTCP (receiver reports, NACKs to
+  the publisher on loss).
 * ``RTCRtpReceiver.__remote_bitrate_estimator`` is removed (set to None, which aiortc
   accepts): its per-packet estimate cost about as much as forwarding a packet to two
   subscribers, and the REMB it sends would describe only the uplink to us, not the
   subscribers' downlinks; publishers keep their encoder's own bitrate.
-* ``RTCRtpReceiver.__decoder_queue``: aiortc still reassembles frames for its decoder
-  thread; a ``_Tap`` drops them (passing on only the stop marker), so nothing is decoded.
+* ``RTCRtpReceiver.__jitter_buffer``: replaced by ``_NoFrames``, which reassembles
+  nothing, so no frame ever reaches the (idle) decoder thread. The jitter buffer's own
+  loss detection is not needed: subscribers that miss a packet send their PLI, which is
+  forwarded.
 * ``RTCRtpSender``: a ``ForwardTrack`` never yields a frame, so the sender's own RTP loop
   idles while its RTCP loop (sender reports, from the counters we keep up to date) runs.
   We fill ``__rtp_history`` so its NACK handling retransmits forwarded packets (as RTX),
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
 from collections.abc import Awaitable, Callable
 
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, clock
@@ -35,7 +36,7 @@ from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameter
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket, unwrap_rtx
 from aiortc.utils import random16, random32, uint16_gt
 
-QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
+JITTER_ATTR = "_RTCRtpReceiver__jitter_buffer"
 ESTIMATOR_ATTR = "_RTCRtpReceiver__remote_bitrate_estimator"
 HISTORY_ATTR = "_RTCRtpSender__rtp_history"
 PACKETS_ATTR, OCTETS_ATTR, NTP_ATTR, RTP_TIME_ATTR = SR_ATTRS = tuple(
@@ -44,13 +45,13 @@ PACKETS_ATTR, OCTETS_ATTR, NTP_ATTR, RTP_TIME_ATTR = SR_ATTRS = tuple(
 _PENDING: set[asyncio.Task] = set()  # keyframe requests in flight (tasks need a reference)
 
 
-class _Tap(queue.Queue):
-    """Stands in for the receiver's decoder queue: reassembled frames are dropped; only the
-    stop marker (None) reaches the idle decoder thread."""
+class _NoFrames:
+    """Stands in for the receiver's jitter buffer: packets are forwarded one by one, so no
+    frame is reassembled (nor decoded), and no PLI is asked for here."""
 
-    def put(self, item, block: bool = True, timeout: float | None = None) -> None:
-        if item is None:
-            super().put(None)
+    @staticmethod
+    def add(_packet: RtpPacket) -> tuple[bool, None]:
+        return False, None
 
 
 def vp8_keyframe_start(payload: bytes) -> bool:
@@ -74,14 +75,14 @@ class Publisher:
     """One participant's incoming stream (audio or video), forwarded to subscribed slots."""
 
     def __init__(self, receiver: RTCRtpReceiver, kind: str) -> None:
-        if not all(hasattr(receiver, a) for a in (QUEUE_ATTR, ESTIMATOR_ATTR,
+        if not all(hasattr(receiver, a) for a in (JITTER_ATTR, ESTIMATOR_ATTR,
                                                     "_handle_rtp_packet")):
-            raise RuntimeError("aiortc internals changed: receiver has no decoder queue")
+            raise RuntimeError("aiortc internals changed: receiver has no jitter buffer")
         self.receiver, self.kind = receiver, kind
         self.subscribers: set[ForwardTrack] = set()
         self.codecs: dict[int, str] = {}  # payload type -> codec name; RTX maps to its apt
         self.rtx: dict[int, int] = {}  # RTX payload type -> payload type it carries
-        setattr(receiver, QUEUE_ATTR, _Tap())
+        setattr(receiver, JITTER_ATTR, _NoFrames())
         setattr(receiver, ESTIMATOR_ATTR, None)
         self._aiortc_receive = receiver.receive
         self._aiortc_handle = receiver._handle_rtp_packet
