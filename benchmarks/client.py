@@ -4,8 +4,13 @@ catch-up of 10,000 messages missed while offline (seconds and messages/s).
 
 The SDK does more per message than the anchor (validation, SQLite store, receipts), which
 is the overhead measured. MAM is on for both (ejabberd's archive write dominates RTT).
+The two pairs stay connected and take turns in short blocks (round trips, then bursts), so
+load from other work on a shared machine hits both alike. Both clients of a pair run in
+this process, so its CPU time per round trip and per burst message is the client side's
+cost, less noisy than wall-clock time.
 
     .venv/bin/python benchmarks/client.py [--burst 2000] [--rtt 200] [--mam 10000] [--json]
+        [--block 20] [--burst-block 250]
     .venv/bin/python benchmarks/client.py --reuse .state-test/client-dev   # a running stack
 """
 
@@ -22,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,6 +43,8 @@ from client_sdk.events import SyncDone  # noqa: E402
 from deploy.local.stack import Stack  # noqa: E402
 from xmpp_server_plugins.config import Config  # noqa: E402
 from xmpp_server_plugins.ejabberd_api import EjabberdApi  # noqa: E402
+
+SETTLE = 0.3  # seconds between blocks, longer than the SDK's receipt and ack delays
 
 
 def new_account(cfg: Config, prefix: str) -> Account:
@@ -97,32 +105,72 @@ class Sdk:
         await self.client.disconnect()
 
 
-async def measure_pair(make, cfg: Config, burst: int, rounds: int) -> dict[str, float]:
+@dataclass
+class Side:
+    """One client pair (anchor or SDK) and what was measured on it."""
+
+    name: str
+    a: Bare | Sdk
+    b: Bare | Sdk
+    rtt_ms: list[float] = field(default_factory=list)
+    rtt_cpu: float = 0.0
+    burst_msgs: int = 0
+    burst_seconds: float = 0.0
+    burst_cpu: float = 0.0
+    block_rtt: list[float] = field(default_factory=list)
+    block_msg_s: list[float] = field(default_factory=list)
+
+    async def round_trips(self, count: int, record: bool = True) -> None:
+        samples, cpu = [], time.process_time()
+        for i in range(count):
+            start = time.perf_counter()
+            self.a.send(self.b.account_jid, f"ping {i}")
+            await self.b.receive()
+            self.b.send(self.a.account_jid, f"pong {i}")
+            await self.a.receive()
+            samples.append((time.perf_counter() - start) * 1000)
+        if record:
+            self.rtt_cpu += time.process_time() - cpu
+            self.rtt_ms += samples
+            self.block_rtt.append(statistics.median(samples))
+
+    async def burst(self, count: int) -> None:
+        cpu, start = time.process_time(), time.perf_counter()
+        for i in range(count):
+            self.a.send(self.b.account_jid, f"burst {i}")
+        for _ in range(count):
+            await asyncio.wait_for(self.b.receive(), 60)
+        seconds = time.perf_counter() - start
+        self.burst_cpu += time.process_time() - cpu
+        self.burst_msgs += count
+        self.burst_seconds += seconds
+        self.block_msg_s.append(count / seconds)
+
+    def summary(self) -> dict[str, float]:
+        ordered = sorted(self.rtt_ms)
+        return {"rtt_median_ms": statistics.median(ordered),
+                "rtt_p99_ms": ordered[int(len(ordered) * 0.99) - 1],
+                "msg_s": self.burst_msgs / self.burst_seconds,
+                "rtt_cpu_ms": self.rtt_cpu / len(ordered) * 1000,
+                "burst_cpu_us": self.burst_cpu / self.burst_msgs * 1e6}
+
+
+async def open_side(name: str, make, cfg: Config) -> Side:
     a, b = make(new_account(cfg, "ba")), make(new_account(cfg, "bb"))
     await a.connect()
     await b.connect()
-    try:
-        samples = []
-        for i in range(rounds + 20):
-            start = time.perf_counter()
-            a.send(b.account_jid, f"ping {i}")
-            await b.receive()
-            b.send(a.account_jid, f"pong {i}")
-            await a.receive()
-            if i >= 20:
-                samples.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        for i in range(burst):
-            a.send(b.account_jid, f"burst {i}")
-        for _ in range(burst):
-            await asyncio.wait_for(b.receive(), 60)
-        seconds = time.perf_counter() - start
-    finally:
-        await a.disconnect()
-        await b.disconnect()
-    samples.sort()
-    return {"rtt_median_ms": statistics.median(samples),
-            "rtt_p99_ms": samples[int(len(samples) * 0.99) - 1], "msg_s": burst / seconds}
+    return Side(name, a, b)
+
+
+async def alternate(sides: list[Side], blocks: int, step) -> None:
+    """Run ``step`` on each side in turn, block after block (which side goes first
+    alternates), so load drift on the shared machine hits both alike. A pause after each
+    block lets the side that ran finish its deferred work (receipts, stream-management
+    acks) before the other side is timed."""
+    for block in range(blocks):
+        for side in sides if block % 2 == 0 else sides[::-1]:
+            await step(side)
+            await asyncio.sleep(SETTLE)
 
 
 def bare(account: Account) -> Bare:
@@ -170,40 +218,58 @@ async def measure_catch_up(cfg: Config, count: int) -> dict[str, float]:
             "msg_s": event.count / seconds}
 
 
-def run_ratios(anchor: dict[str, float], sdk_run: dict[str, float]) -> dict[str, float]:
-    return {"rtt": sdk_run["rtt_median_ms"] / anchor["rtt_median_ms"],
-            "throughput": anchor["msg_s"] / sdk_run["msg_s"]}
+def ratios(anchor: dict[str, float], ours: dict[str, float]) -> dict[str, float]:
+    return {"rtt": ours["rtt_median_ms"] / anchor["rtt_median_ms"],
+            "throughput": anchor["msg_s"] / ours["msg_s"],
+            "rtt_cpu": ours["rtt_cpu_ms"] / anchor["rtt_cpu_ms"],
+            "burst_cpu": ours["burst_cpu_us"] / anchor["burst_cpu_us"]}
 
 
 async def run(cfg: Config, args: argparse.Namespace) -> dict:
-    """Anchor and SDK alternate (which goes first alternates too), so load drift on a shared
-    machine hits both alike; each figure is the median over the runs, each run is kept."""
-    rounds: dict[str, list[dict[str, float]]] = {"slixmpp": [], "sdk": []}
-    for i in range(args.repeat):
-        order = [("slixmpp", bare), ("sdk", sdk)]
-        for name, make in order if i % 2 == 0 else order[::-1]:
-            rounds[name].append(await measure_pair(make, cfg, args.burst, args.rtt))
-    median = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-              for name, runs in rounds.items()}
-    per_run = [run_ratios(a, s) for a, s in zip(rounds["slixmpp"], rounds["sdk"], strict=True)]
+    """Both pairs stay connected; round trips and bursts alternate between them in blocks
+    (``alternate``). Each side's figures pool all its blocks; the per-block ratios show the
+    spread."""
+    sides = [await open_side("slixmpp", bare, cfg), await open_side("sdk", sdk, cfg)]
+    try:
+        for side in sides:
+            await side.round_trips(20, record=False)  # warm-up
+        await alternate(sides, -(-args.rtt // args.block),
+                        lambda side: side.round_trips(args.block))
+        await alternate(sides, -(-args.burst // args.burst_block),
+                        lambda side: side.burst(args.burst_block))
+    finally:
+        for side in sides:
+            await side.a.disconnect()
+            await side.b.disconnect()
+    anchor, ours = sides
+    blocks = {"rtt": [s / a for a, s in zip(anchor.block_rtt, ours.block_rtt, strict=True)],
+              "throughput": [a / s for a, s in zip(anchor.block_msg_s, ours.block_msg_s,
+                                                    strict=True)]}
+    pair = {side.name: side.summary() for side in sides}
     catch_up = await measure_catch_up(cfg, args.mam)
-    return {"pair": median, "runs": rounds, "run_ratios": per_run,
-            "ratio": run_ratios(median["slixmpp"], median["sdk"]), "mam_catch_up": catch_up}
+    return {"pair": pair, "block_ratios": blocks,
+            "ratio": ratios(pair["slixmpp"], pair["sdk"]), "mam_catch_up": catch_up}
 
 
 def show(result: dict) -> None:
-    table = Table(title="one client pair through ejabberd (MAM on, TLS), medians over runs")
-    for col in ("", "RTT median ms", "RTT p99 ms", "burst msg/s"):
+    table = Table(title="one client pair through ejabberd (MAM on, TLS), blocks interleaved")
+    for col in ("", "RTT median ms", "RTT p99 ms", "burst msg/s", "client CPU ms/RTT",
+                "client CPU us/burst msg"):
         table.add_column(col)
     for name, row in result["pair"].items():
         table.add_row(name, f"{row['rtt_median_ms']:.2f}", f"{row['rtt_p99_ms']:.2f}",
-                      f"{row['msg_s']:.0f}")
+                      f"{row['msg_s']:.0f}", f"{row['rtt_cpu_ms']:.2f}",
+                      f"{row['burst_cpu_us']:.0f}")
     ratio = result["ratio"]
-    table.add_row("SDK / anchor", f"{ratio['rtt']:.2f}x", "", f"{ratio['throughput']:.2f}x")
+    table.add_row("SDK / anchor", f"{ratio['rtt']:.2f}x", "", f"{ratio['throughput']:.2f}x",
+                  f"{ratio['rtt_cpu']:.2f}x", f"{ratio['burst_cpu']:.2f}x")
     console = Console()
     console.print(table)
-    console.print("per run (SDK / anchor): " + ", ".join(
-        f"RTT {r['rtt']:.2f}x burst {r['throughput']:.2f}x" for r in result["run_ratios"]))
+    for what, values in result["block_ratios"].items():
+        ordered = sorted(values)
+        console.print(f"per block {what} (SDK / anchor): median "
+                      f"{statistics.median(ordered):.2f}x, range {ordered[0]:.2f}x to "
+                      f"{ordered[-1]:.2f}x over {len(ordered)} blocks")
     mam = result["mam_catch_up"]
     console.print(f"MAM catch-up: {mam['messages']} messages in {mam['seconds']:.2f} s "
                   f"= {mam['msg_s']:.0f} msg/s (stored {mam['stored']}); target overhead "
@@ -220,7 +286,8 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=2000)
     parser.add_argument("--rtt", type=int, default=200)
     parser.add_argument("--mam", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=6)
+    parser.add_argument("--block", type=int, default=20, help="round trips per block")
+    parser.add_argument("--burst-block", type=int, default=250, help="messages per block")
     parser.add_argument("--reuse", type=Path, help="state dir of a stack already running")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -58,7 +58,7 @@ SUPERSEDED = ("Chat State", "Message Receipt", "Message Receipt Request", "Messa
               "Received Chat Marker", "Displayed Chat Marker", "Acknowledged Chat Marker",
               "Message Retracted", "Reaction received", "Message replied to", "Carbon Received",
               "Carbon Sent", "Forwarded Stanza")
-ACK_DELAY = 0.02
+ACK_DELAY = 0.1
 
 
 def store_path(jid: str, resource: str) -> Path:
@@ -146,6 +146,7 @@ class Client:
         on("ssl_invalid_cert", lambda e: self._fail(CertificateError(
             f"server certificate invalid: {e}")))
         on("disconnected", self._on_disconnected)
+        self.xmpp.after_read.append(self._end_turn)
         self.xmpp.remove_handler("Stream Management Request Ack")
         # matched by tag: RequestAck has no plugin_attrib, so a StanzaPath never matches it
         # (no ack at all, and ejabberd drops the stream after 60 s)
@@ -163,25 +164,34 @@ class Client:
             self._events.put_nowait(event)
 
     def hold(self) -> None:
-        """Make this event-loop turn one store transaction, committed at the start of the
-        next turn, and hold back the events emitted meanwhile until it is: nothing is shown
-        before it is stored (a crash never shows a message twice), and the stanzas of one
-        socket read share one commit."""
+        """Make the rest of this event-loop turn one store transaction, committed when the
+        socket read being handled is done or at the start of the next turn, and hold back
+        the events emitted meanwhile until it is: nothing is shown before it is stored (a
+        crash never shows a message twice), and the stanzas of one read share one commit."""
         if self._turn is None:
             self._turn = []
             self.store.begin()
             asyncio.get_running_loop().call_soon(self._end_turn)
 
     def after_send(self, write: Callable[[], None]) -> None:
-        """Record something we sent (our message, correction, reaction) at the end of this
-        turn, once the stanzas sent in it are on the wire; the turn's writes keep their
-        order. A crash before then loses nothing: catch-up brings our own messages back."""
+        """Record something we sent (our message, correction, reaction) once it is on the
+        wire, at the end of the turn; such writes keep their order. A crash before then
+        loses nothing: catch-up brings our own messages back."""
         self.hold()
         self._sent.append(write)
 
     def _end_turn(self) -> None:
-        events, self._turn = self._turn or [], None
-        writes, self._sent = self._sent, []
+        """Commit and emit (at the start of the next turn, or at once after a socket read:
+        whichever comes first ends the turn)."""
+        if self._turn is None:
+            return
+        self.xmpp.flush()
+        events, self._turn = self._turn, None
+        # stanzas still queued for slixmpp's sender (a read ended the turn) are not on the
+        # wire yet: their records wait for the next turn (every out filter is synchronous,
+        # so an empty queue means everything sent so far was written)
+        on_wire = self.xmpp.waiting_queue.empty()
+        writes, self._sent = (self._sent, []) if on_wire else ([], self._sent)
         for write in writes:  # each one statement, so a failed one leaves nothing behind
             try:
                 write()
@@ -193,6 +203,8 @@ class Client:
             log.exception("store commit failed; the turn's events go out unstored")
         for event in events:
             self._events.put_nowait(event)
+        if self._sent:
+            self.hold()
 
     async def events(self) -> AsyncIterator[Event]:
         """Every event in arrival order; several iterators share (split) one queue."""

@@ -4,15 +4,24 @@ slixmpp tries every registered handler's matcher on every incoming stanza, and w
 plugins the SDK loads (MUC, pubsub, disco, vCard, ...) that is some forty matchers, most of
 them ``StanzaPath`` walks that cost more than the rest of the receive path together. A
 matcher that can only accept one root element (``iq/...``, ``{jabber:client}message/...``)
-is fronted here by a test of the stanza's root tag, which is exactly what its own first step
-checks, so a message no longer runs the iq and presence matchers.
+is fronted here by a test of the stanza's root tag, and of the payload element its path
+needs (``message/pubsub_event/...``), so a plain chat message runs a handful of matchers.
 
 slixmpp's entity-caps filter (XEP-0115) is a coroutine, and an asynchronous filter makes
 every outgoing stanza wait for a task of its own over several event-loop turns; here it is
 replaced by a synchronous one with the same effect (the verification strings live in
-memory)."""
+memory).
+
+Once logged in, what one event-loop turn writes (a burst of messages, receipts, stream
+management requests) goes out as one write at the end of the turn: one TLS record per
+16 KB and one system call instead of one per stanza. On a loaded machine each loopback
+write can hand the CPU to the server, so the count of writes, not their size, is what
+costs."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from slixmpp import ClientXMPP, Presence
 from slixmpp.stanza import Iq, Message
@@ -20,48 +29,103 @@ from slixmpp.xmlstream import StanzaBase
 from slixmpp.xmlstream.handler.base import BaseHandler
 from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
 from slixmpp.xmlstream.matcher.base import MatcherBase
+from slixmpp.xmlstream.xmlstream import NotConnectedError
 
-ROOTS = {cls.name for cls in (Message, Iq, Presence)}
+ROOTS: dict[str, type[StanzaBase]] = {cls.name: cls for cls in (Message, Iq, Presence)}
 CAPS_TYPES = ("available", "chat", "away", "dnd", "xa")
 
 
 class RootGate(MatcherBase):
-    """``inner`` asked only for stanzas whose root element is ``tag``."""
+    """``inner`` asked only for stanzas whose root element is ``tag`` (and that have a
+    ``child`` element, when given)."""
 
-    def __init__(self, tag: str, inner: MatcherBase) -> None:
+    def __init__(self, inner: MatcherBase, tag: str, child: str | None = None) -> None:
         super().__init__(inner._criteria)
-        self.tag, self.inner = tag, inner
+        self.inner, self.tag, self.child = inner, tag, child
 
     def match(self, xml: StanzaBase) -> bool:
-        return xml.xml.tag == self.tag and self.inner.match(xml)
+        return (xml.xml.tag == self.tag
+                and (self.child is None or xml.xml.find(self.child) is not None)
+                and self.inner.match(xml))
 
 
-def root_tag(matcher: MatcherBase, default_ns: str) -> str | None:
-    """The one root tag ``matcher`` can accept, None when it is not that simple.
+def gate(matcher: MatcherBase, default_ns: str) -> RootGate | None:
+    """A cheap necessary condition in front of ``matcher``, None when there is none.
 
-    An XPath's first step is matched against the stanza element itself; a stanza path
-    whose first step names a root stanza (``iq@type=set/roster``) only matches that stanza
-    kind."""
+    An XPath's first step is matched against the stanza element itself. A stanza path
+    whose first step names a root stanza (``message/pubsub_event/items``) only matches
+    that stanza kind; when its second step names a plugin element of it, a received stanza
+    can only match with that element as a child (slixmpp loads such a plugin exactly when
+    the element is there, and matching comes before any handler reads the stanza)."""
     if isinstance(matcher, MatchXPath):
         namespace, brace, rest = matcher._criteria.partition("}")
         local = rest.split("/", 1)[0]
         if namespace.startswith("{") and brace and local and not any(c in local for c in "*[.@"):
-            return f"{namespace}}}{local}"
+            return RootGate(matcher, f"{namespace}}}{local}")
         return None
     if isinstance(matcher, StanzaPath):
-        name = matcher._criteria[0].split("@", 1)[0]
-        return f"{{{default_ns}}}{name}" if name in ROOTS else None
+        steps = matcher._criteria
+        root = ROOTS.get(steps[0].split("@", 1)[0])
+        if root is None:
+            return None
+        child = plugin_tag(root, steps[1].split("@", 1)[0]) if len(steps) > 1 else None
+        return RootGate(matcher, f"{{{default_ns}}}{root.name}", child)
     return None
 
 
+def plugin_tag(root: type[StanzaBase], name: str) -> str | None:
+    """The child element of ``root`` that plugin ``name`` stands for, None unless it is a
+    plain element plugin (not an interface, extension, iterable or nested path)."""
+    plugin = root.plugin_attrib_map.get(name)
+    if (plugin is None or plugin.is_extension or name in root.interfaces
+            or plugin in root.plugin_iterables or not plugin.name or "/" in plugin.name):
+        return None
+    return plugin.tag_name()
+
+
 class Stream(ClientXMPP):
-    """``ClientXMPP`` whose handlers are gated by root tag and whose caps filter is sync."""
+    """``ClientXMPP`` whose handlers are gated by root tag, whose caps filter is sync and
+    whose writes are gathered per event-loop turn."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._out: list[bytes] = []
+        self.after_read: list[Callable[[], None]] = []
+        super().__init__(*args, **kwargs)
+
+    def data_received(self, data: bytes | str) -> None:
+        """Handle the stanzas of one socket read, then run ``after_read`` (the client
+        commits and emits what they brought right away, not one loop turn later)."""
+        super().data_received(data)
+        for done in self.after_read:
+            done()
+
+    def send_raw(self, data: str | bytes) -> None:
+        """Before login (STARTTLS, SASL) write at once; after it, gather until ``flush``."""
+        if not self.authenticated:
+            super().send_raw(data)
+            return
+        if not self.transport:
+            raise NotConnectedError()
+        if not self._out:
+            self.loop.call_soon(self.flush)
+        self._out.append(data.encode() if isinstance(data, str) else data)
+
+    def flush(self) -> None:
+        """Write what was gathered, in order (dropped if the connection is gone meanwhile:
+        stream management re-sends unacknowledged stanzas after resumption)."""
+        out, self._out = self._out, []
+        if out and self.transport:
+            super().send_raw(b"".join(out))
+
+    def abort(self) -> None:
+        self.flush()
+        super().abort()
 
     def register_handler(self, handler: BaseHandler, before: BaseHandler | None = None,
                          after: BaseHandler | None = None) -> None:
-        tag = root_tag(handler._matcher, self.default_ns)
-        if tag is not None:
-            handler._matcher = RootGate(tag, handler._matcher)
+        gated = gate(handler._matcher, self.default_ns)
+        if gated is not None:
+            handler._matcher = gated
         super().register_handler(handler, before, after)
 
     def use_sync_caps(self) -> None:
