@@ -271,6 +271,29 @@ async def sfu_cpu(cfg: Config, count: int, window: float, clip: list[bytes]) -> 
     return used
 
 
+async def late_joiner(cfg: Config, present: int = 3) -> dict:
+    """A participant joining ``present`` live ones (real encoders, which answer the keyframe
+    request the component sends at a join): seconds until its session is up, then until the
+    first decoded video frame from every other participant."""
+    users, room = list(cfg.demo_users), f"{cfg.demo_room}@conference-sfu.{cfg.domain}"
+    joined = []
+    for i in range(present + 1):
+        calls = await connect(cfg, users[i % len(users)], f"late{i}", {})
+        media = synthetic(300 + 100 * i, (40 * i, 200, 40), width=WIDTH, height=HEIGHT, fps=FPS)
+        started = time.monotonic()
+        joined.append((calls, await calls.join_conference(room, media, slots=present)))
+        up = time.monotonic()
+    probes = [Probe(t) for mid, t in joined[-1][1].remote_tracks.items()
+              if int(mid) >= 2 and t.kind == "video"]
+    await asyncio.wait_for(asyncio.gather(*(p.first_frame.wait() for p in probes)), 30)
+    result = {"setup_s": up - started,
+              "video_s": max(p.first_frame_at for p in probes) - up, "slots": len(probes)}
+    for calls, session in joined:
+        await session.hangup()
+        await disconnect(calls)
+    return result
+
+
 # -- forwarding cost: the decode-and-re-encode anchor ---------------------------------------
 
 class Later(MediaStreamTrack):
@@ -371,6 +394,7 @@ async def run(args: argparse.Namespace) -> dict:
     clip = encode_clip()
     with private_stack("bench-calls", 15000) as cfg:
         setup = await setup_times(cfg, args.runs) if args.runs else None
+        late = await late_joiner(cfg)
         cpu = {}
         for count in args.counts:
             sfu = await sfu_cpu(cfg, count, args.window, clip)
@@ -381,7 +405,7 @@ async def run(args: argparse.Namespace) -> dict:
                           "net_per_frame_ratio": sfu["net_cpu_ms_per_frame"]
                           / anchor["cpu_ms_per_frame"]}
             cpu[count]["ok"] = cpu[count]["per_frame_ratio"] <= CPU_TARGET
-    return {"setup": setup, "cpu": cpu}
+    return {"setup": setup, "late_join": late, "cpu": cpu}
 
 
 def _load(side: dict) -> str:
@@ -406,6 +430,11 @@ def report(result: dict) -> None:
                       f" net of idle; {c['cpu_ratio']:.2f}x plain CPU)",
                       f"<= {CPU_TARGET}x", "yes" if c["ok"] else "NO")
     Console().print(table)
+    late = result["late_join"]
+    Console().print(f"late joiner of a live conference of {late['slots']}: session up "
+                    f"{late['setup_s'] * 1000:.0f} ms after it began to join, then the first "
+                    f"video frame from every other participant in {late['video_s'] * 1000:.0f} "
+                    f"ms (issue: within a second)")
     for count, c in result["cpu"].items():
         Console().print(f"participants' process CPU at {count}: SFU run "
                         f"{c['sfu']['participants_cpu_pct']:.0f} %, relay run "
