@@ -273,10 +273,11 @@ class Chat:
         carbon = self._carbon(msg)
         if carbon is not None:
             msg = carbon
-        if msg.xml.get("type", "normal") not in TYPES:
-            raise Dropped(f"unknown message type {msg.xml.get('type')!r}")
-        archive = msg["from"].bare if msg["type"] == "groupchat" else self.client.jid
-        if msg["type"] == "groupchat" and not self.client.rooms.is_joined(archive):
+        kind = msg.xml.get("type", "normal")
+        if kind not in TYPES:
+            raise Dropped(f"unknown message type {kind!r}")
+        archive = msg["from"].bare if kind == "groupchat" else self.client.jid
+        if kind == "groupchat" and not self.client.rooms.is_joined(archive):
             raise Dropped("groupchat message from a room we are not in")
         stanza_id = self._trusted_stanza_id(msg, archive)
         history = self.client.history
@@ -311,49 +312,55 @@ class Chat:
                archived: bool = False) -> list[Event]:
         """Validate one message, record it in the store, return the events it carries.
 
-        Called with the store in a transaction, for live messages and archive results."""
+        Called with the store in a transaction, for live messages and archive results.
+        Attributes and simple payloads are read from the XML directly, each once: every
+        ``msg[...]`` lookup goes through slixmpp's generic interface machinery."""
         for hook in self.hooks:
             if not hook.incoming(msg):
                 raise Dropped("refused by a payload hook")
-        kind = msg["type"]
+        kind = msg.xml.get("type", "normal")
         if kind == "error":
             return [self._error(msg)]
-        own = msg["from"].bare == self.client.jid and kind != "groupchat"
-        peer = msg["from"].bare if kind == "groupchat" or not own else msg["to"].bare
-        sender = str(msg["from"]) if kind == "groupchat" else msg["from"].bare
-        events: list[Event] = []
-        if kind == "groupchat" and msg["subject"] and not msg["body"]:
-            return [RoomSubject(peer, msg["subject"], msg["from"].resource)]
-        events.extend(self._signals(msg, peer, own))
+        origin = msg["from"]
+        own = origin.bare == self.client.jid and kind != "groupchat"
+        peer = origin.bare if kind == "groupchat" or not own else msg["to"].bare
+        sender = str(origin) if kind == "groupchat" else origin.bare
+        body = msg["body"]
+        if kind == "groupchat" and not body and msg["subject"]:
+            return [RoomSubject(peer, msg["subject"], origin.resource)]
+        events = [] if own else self._signals(msg.xml, peer)
         if msg.xml.find("{urn:xmpp:reactions:0}reactions") is not None:
             events.append(self._reactions(msg, peer, sender))
         elif msg.xml.find("{urn:xmpp:message-retract:1}retract") is not None:
             ref = msg["retract"]["id"]
             if self.client.store.retract(peer, sender, ref):
                 events.append(Retraction(peer, sender, ref))
-        elif msg["body"]:
-            events.extend(self._content(msg, archive, peer, sender, stanza_id, archived))
+        elif body:
+            events.extend(self._content(msg, body, archive, (peer, sender, kind), stanza_id,
+                                        archived))
         return events
 
-    def _signals(self, msg: Message, peer: str, own: bool) -> list[Event]:
-        """Receipts, markers and chat states: no body, never stored."""
+    def _signals(self, xml: ET.Element, peer: str) -> list[Event]:
+        """Receipts, markers and chat states of someone else: no body, never stored."""
         events: list[Event] = []
-        if own:
-            return events
-        if msg.xml.find("{urn:xmpp:receipts}received") is not None and msg["receipt"]:
-            events.append(Receipt(peer, msg["receipt"]))
+        received = xml.find(RECEIVED)
+        if received is not None and received.get("id"):
+            events.append(Receipt(peer, received.get("id")))
             self._settle(events[-1])
         for marker in MARKERS:
-            if msg.xml.find(f"{{urn:xmpp:chat-markers:0}}{marker}") is not None:
-                events.append(Marker(peer, msg[marker]["id"], marker))
-        state = msg["chat_state"]
-        if state:
-            events.append(ChatState(peer, state))
+            element = xml.find(f"{{urn:xmpp:chat-markers:0}}{marker}")
+            if element is not None:
+                events.append(Marker(peer, element.get("id", ""), marker))
+        for state in STATES:
+            if xml.find(f"{{http://jabber.org/protocol/chatstates}}{state}") is not None:
+                events.append(ChatState(peer, state))
+                break
         return events
 
-    def _content(self, msg: Message, archive: str, peer: str, sender: str, stanza_id: str,
-                 archived: bool) -> list[Event]:
-        body = msg["body"]
+    def _content(self, msg: Message, body: str, archive: str, who: tuple[str, str, str],
+                 stanza_id: str, archived: bool) -> list[Event]:
+        """A message with a body (``who``: peer, sender, type): stored, or a correction."""
+        peer, sender, kind = who
         if len(body) > MAX_BODY:
             raise Dropped(f"body of {len(body)} characters exceeds {MAX_BODY}")
         store = self.client.store
@@ -361,16 +368,18 @@ class Chat:
             ref = msg["replace"]["id"]
             return [Correction(peer, sender, ref, body)] if store.correct(
                 peer, sender, ref, body) else []
-        msg_id = msg["origin_id"]["id"] or msg["id"]
+        origin_id = msg.xml.find(ORIGIN_ID)
+        msg_id = (origin_id.get("id", "") if origin_id is not None else "") or msg.xml.get(
+            "id", "")
         if not msg_id and not stanza_id:
             raise Dropped("message without any id")
         reply = msg["reply"]["id"] if msg.xml.find("{urn:xmpp:reply:0}reply") is not None else ""
         event = ChatMessage(
             sender=sender, body=msg["reply"].strip_fallback_content() if reply else body,
-            id=msg_id or stanza_id, peer=peer, stanza_id=stanza_id, kind=msg["type"],
+            id=msg_id or stanza_id, peer=peer, stanza_id=stanza_id, kind=kind,
             outgoing=self._outgoing(msg, peer), archived=archived,
             timestamp=self._stamp(msg), reply_to=reply,
-            nick=msg["from"].resource if msg["type"] == "groupchat" else "")
+            nick=msg["from"].resource if kind == "groupchat" else "")
         return [event] if store.add(archive, event) else []
 
     def _reactions(self, msg: Message, peer: str, sender: str) -> Reactions:
@@ -405,10 +414,10 @@ class Chat:
 
         Receipts are built and sent a few milliseconds later, so neither sits in front of
         the reply the application is about to send."""
-        if (msg["type"] == "chat" and msg["id"]
-                and msg.xml.find("{urn:xmpp:receipts}request") is not None
+        msg_id = msg.xml.get("id")
+        if (msg_id and msg.xml.get("type") == "chat" and msg.xml.find(REQUEST) is not None
                 and any(isinstance(e, ChatMessage) and not e.outgoing for e in events)):
-            self._receipts.append((msg["from"], msg["id"]))
+            self._receipts.append((msg["from"], msg_id))
             if len(self._receipts) == 1:
                 asyncio.get_running_loop().call_later(RECEIPT_DELAY, self._send_receipts)
 

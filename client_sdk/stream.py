@@ -20,6 +20,7 @@ costs."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -27,10 +28,12 @@ from slixmpp import ClientXMPP, Presence
 from slixmpp.stanza import Iq, Message
 from slixmpp.xmlstream import StanzaBase
 from slixmpp.xmlstream.handler.base import BaseHandler
-from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
+from slixmpp.xmlstream.matcher import MatchXMLMask, MatchXPath, StanzaPath
 from slixmpp.xmlstream.matcher.base import MatcherBase
 from slixmpp.xmlstream.xmlstream import NotConnectedError
 
+log = logging.getLogger(__name__)
+Candidate = tuple[BaseHandler, str | None, MatcherBase]
 ROOTS: dict[str, type[StanzaBase]] = {cls.name: cls for cls in (Message, Iq, Presence)}
 CAPS_TYPES = ("available", "chat", "away", "dnd", "xa")
 
@@ -63,6 +66,9 @@ def gate(matcher: MatcherBase, default_ns: str) -> RootGate | None:
         if namespace.startswith("{") and brace and local and not any(c in local for c in "*[.@"):
             return RootGate(matcher, f"{namespace}}}{local}")
         return None
+    if isinstance(matcher, MatchXMLMask):
+        tag = matcher._criteria.tag
+        return RootGate(matcher, tag) if tag.startswith("{") else None
     if isinstance(matcher, StanzaPath):
         steps = matcher._criteria
         root = ROOTS.get(steps[0].split("@", 1)[0])
@@ -89,6 +95,7 @@ class Stream(ClientXMPP):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._out: list[bytes] = []
+        self._by_root: dict[str, list[Candidate]] = {}
         self.after_read: list[Callable[[], None]] = []
         super().__init__(*args, **kwargs)
 
@@ -126,7 +133,51 @@ class Stream(ClientXMPP):
         gated = gate(handler._matcher, self.default_ns)
         if gated is not None:
             handler._matcher = gated
+        self._by_root.clear()
         super().register_handler(handler, before, after)
+
+    def remove_handler(self, name: str) -> bool:
+        self._by_root.clear()
+        return super().remove_handler(name)
+
+    def _candidates(self, root: str) -> list[Candidate]:
+        """The handlers that can match a stanza with root element ``root``, in registration
+        order, each with the payload element it needs and the matcher left to ask (cached
+        until the handler list changes)."""
+        found = self._by_root.get(root)
+        if found is None:
+            found = self._by_root[root] = []
+            for handler in self._XMLStream__handlers:
+                matcher = handler._matcher
+                if not isinstance(matcher, RootGate):
+                    found.append((handler, None, matcher))
+                elif matcher.tag == root:
+                    found.append((handler, matcher.child, matcher.inner))
+        return found
+
+    def recv_stanza(self, stanza: StanzaBase) -> None:
+        """slixmpp's dispatch (in filters, then every matching handler in order, else
+        ``unhandled``), asking only the handlers indexed for the stanza's root element:
+        one dictionary lookup instead of forty gate tests per stanza."""
+        for in_filter in self._XMLStream__filters["in"]:
+            stanza = in_filter(stanza)
+            if stanza is None:
+                return
+        log.debug("RECV: %s", stanza)
+        xml = stanza.xml
+        matched = [handler for handler, child, matcher in self._candidates(xml.tag)
+                   if (child is None or xml.find(child) is not None) and matcher.match(stanza)]
+        for handler in matched:
+            handler.prerun(stanza)
+            try:
+                handler.run(stanza)
+            except Exception as exc:
+                stanza.exception(exc)
+            if handler.check_delete():
+                self._XMLStream__handlers.remove(handler)
+                self._by_root.clear()
+        if not matched:
+            stanza.unhandled()
 
     def use_sync_caps(self) -> None:
         """Swap the XEP-0115 plugin's coroutine filter for ``_add_caps`` (call once the
