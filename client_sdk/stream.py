@@ -21,35 +21,44 @@ costs."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
+from inspect import iscoroutinefunction
 from typing import Any
 
 from slixmpp import ClientXMPP, Presence
 from slixmpp.stanza import Iq, Message
-from slixmpp.xmlstream import StanzaBase
+from slixmpp.xmlstream import StanzaBase, tostring
 from slixmpp.xmlstream.handler.base import BaseHandler
 from slixmpp.xmlstream.matcher import MatchXMLMask, MatchXPath, StanzaPath
 from slixmpp.xmlstream.matcher.base import MatcherBase
 from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 log = logging.getLogger(__name__)
-Candidate = tuple[BaseHandler, str | None, MatcherBase]
+Candidate = tuple[BaseHandler, str | None, MatcherBase | None]
 ROOTS: dict[str, type[StanzaBase]] = {cls.name: cls for cls in (Message, Iq, Presence)}
+# an XPath of a root element, optionally with one child element: "{ns}message/{ns}body"
+STEP = r"(\{[^{}]+\}[^/{}\[\]*.@]+)"
+CHILD_PATH = re.compile(f"{STEP}(?:/{STEP})?")
+FILTER_MODES = ("out", "out_sync", "out_sce")  # slixmpp's order; out_sync is sync by contract
 CAPS_TYPES = ("available", "chat", "away", "dnd", "xa")
 
 
 class RootGate(MatcherBase):
     """``inner`` asked only for stanzas whose root element is ``tag`` (and that have a
-    ``child`` element, when given)."""
+    ``child`` element, when given). ``rest`` is what is left to ask once those hold: None
+    when they are all ``inner`` tests (an XPath of the root element alone)."""
 
-    def __init__(self, inner: MatcherBase, tag: str, child: str | None = None) -> None:
+    def __init__(self, inner: MatcherBase, tag: str, child: str | None = None,
+                 decisive: bool = False) -> None:
         super().__init__(inner._criteria)
         self.inner, self.tag, self.child = inner, tag, child
+        self.rest = None if decisive else inner
 
     def match(self, xml: StanzaBase) -> bool:
         return (xml.xml.tag == self.tag
                 and (self.child is None or xml.xml.find(self.child) is not None)
-                and self.inner.match(xml))
+                and (self.rest is None or self.rest.match(xml)))
 
 
 def gate(matcher: MatcherBase, default_ns: str) -> RootGate | None:
@@ -61,6 +70,9 @@ def gate(matcher: MatcherBase, default_ns: str) -> RootGate | None:
     can only match with that element as a child (slixmpp loads such a plugin exactly when
     the element is there, and matching comes before any handler reads the stanza)."""
     if isinstance(matcher, MatchXPath):
+        simple = CHILD_PATH.fullmatch(matcher._criteria)
+        if simple is not None:  # the gate's own tests are the whole XPath
+            return RootGate(matcher, simple[1], simple[2], decisive=True)
         namespace, brace, rest = matcher._criteria.partition("}")
         local = rest.split("/", 1)[0]
         if namespace.startswith("{") and brace and local and not any(c in local for c in "*[.@"):
@@ -105,6 +117,31 @@ class Stream(ClientXMPP):
         super().data_received(data)
         for done in self.after_read:
             done()
+
+    def send(self, data: StanzaBase | str, use_filters: bool = True) -> None:
+        """Once the session is up, filter and serialise a stanza at once instead of through
+        slixmpp's send queue (a task hop per stanza), so a stanza sent in a turn is written
+        with that turn's writes and its store record joins that turn's transaction. Only
+        while the queue is empty and every out filter is synchronous: order is kept."""
+        if (not use_filters or not isinstance(data, StanzaBase) or not self._session_started
+                or not self.waiting_queue.empty() or not self._sync_filters()):
+            super().send(data, use_filters)
+            return
+        try:
+            for mode in FILTER_MODES:
+                for out_filter in self._XMLStream__filters[mode]:
+                    data = out_filter(data)
+                    if data is None:
+                        return
+            self.send_raw(tostring(data.xml, xmlns=self.default_ns, stream=self,
+                                   top_level=True))
+        except Exception:  # as slixmpp's queue does: a stanza that fails is logged
+            log.exception("stanza not sent")
+
+    def _sync_filters(self) -> bool:
+        filters = self._XMLStream__filters
+        return not any(iscoroutinefunction(f) for mode in ("out", "out_sce")
+                       for f in filters[mode])
 
     def send_raw(self, data: str | bytes) -> None:
         """Before login (STARTTLS, SASL) write at once; after it, gather until ``flush``."""
@@ -152,7 +189,7 @@ class Stream(ClientXMPP):
                 if not isinstance(matcher, RootGate):
                     found.append((handler, None, matcher))
                 elif matcher.tag == root:
-                    found.append((handler, matcher.child, matcher.inner))
+                    found.append((handler, matcher.child, matcher.rest))
         return found
 
     def recv_stanza(self, stanza: StanzaBase) -> None:
@@ -166,7 +203,8 @@ class Stream(ClientXMPP):
         log.debug("RECV: %s", stanza)
         xml = stanza.xml
         matched = [handler for handler, child, matcher in self._candidates(xml.tag)
-                   if (child is None or xml.find(child) is not None) and matcher.match(stanza)]
+                   if (child is None or xml.find(child) is not None)
+                   and (matcher is None or matcher.match(stanza))]
         for handler in matched:
             handler.prerun(stanza)
             try:
