@@ -3,6 +3,7 @@ message that cannot be decrypted is kept with the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import pytest
@@ -32,6 +33,20 @@ async def send_tampered(alice, to: str) -> str:
     return msg["id"]
 
 
+async def stored(device, peer: str, count: int, timeout: float = 30.0) -> list[dict]:
+    """The store's rows with ``peer`` once there are ``count``: ejabberd pushes offline
+    messages at the initial presence and archives them as it delivers them, so a catch-up
+    query sent with that presence may find none of them; they then arrive live, encrypted,
+    and are stored when their asynchronous decryption finishes — after SyncDone."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(rows := device.client.store.history(peer)) < count:
+        if loop.time() > deadline:
+            raise AssertionError(f"{len(rows)} of {count} messages stored: {rows!r}")
+        await asyncio.sleep(0.1)
+    return rows
+
+
 async def test_offline_catch_up_decrypts_into_the_store(stack, devices):
     alice = await devices(new_user(stack, "alice"))
     bob_account = new_user(stack, "bob")
@@ -43,7 +58,7 @@ async def test_offline_catch_up_decrypts_into_the_store(stack, devices):
     bob = await devices(bob_account)
     await bob.client.history.synced()
     await bob.wait_for(lambda e: isinstance(e, SyncDone))
-    rows = bob.client.store.history(alice.jid)
+    rows = await stored(bob, alice.jid, len(TEXTS) + 1)
     bodies = [row["body"] for row in rows]
     assert bodies[:5] == TEXTS
     tampered = next(row for row in rows if row["id"] == "tampered")
