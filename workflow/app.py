@@ -18,7 +18,7 @@ def make_app(cfg: config_mod.Config | None = None) -> Celery:
     app.conf.update(
         task_acks_late=True,
         # task outcomes live in PostgreSQL; a result message per task would only load the
-        # broker (health.ping, whose caller waits for the answer, keeps its result)
+        # broker (health.ping and ldap_sync, whose callers wait for the answer, keep theirs)
         task_ignore_result=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

@@ -34,7 +34,9 @@ def run(cfg: config_mod.Config, kick: bool = True) -> ldap_import.Report:
     return report
 
 
-@shared_task(name="oplot.directory.ldap_sync", bind=True, acks_late=True,
+# keeps its result (the app ignores results): the report is what an operator who starts
+# a sync by hand waits for
+@shared_task(name="oplot.directory.ldap_sync", bind=True, acks_late=True, ignore_result=False,
              autoretry_for=(ldap3.core.exceptions.LDAPException, psycopg.OperationalError),
              retry_backoff=True, retry_backoff_max=600, retry_jitter=True, max_retries=5)
 def ldap_sync(self) -> dict[str, object]:
