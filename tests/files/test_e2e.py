@@ -85,6 +85,11 @@ async def test_offer_is_sealed_and_the_archive_holds_no_key(stack, sealed, tmp_p
     assert out.read_bytes() == src.read_bytes()
 
 
+def files_of(stack, jid: str) -> int:
+    """How many files the service has stored for ``jid`` (any of its devices)."""
+    return db_row(stack, "SELECT count(*) FROM oplot.files WHERE owner LIKE %s", f"{jid}%")[0]
+
+
 async def test_offer_is_refused_while_e2e_is_not_started(stack, sealed, tmp_path):
     bob = await sealed("bob")
     alice = await sealed("alice", start=False)
@@ -92,8 +97,7 @@ async def test_offer_is_refused_while_e2e_is_not_started(stack, sealed, tmp_path
     src.write_bytes(b"secret plan")
     with pytest.raises(PolicyViolation, match="not started"):
         await alice.files.send(bob.jid, src)
-    assert db_row(stack, "SELECT count(*) FROM oplot.files WHERE owner LIKE %s",
-                  f"{alice.jid}%") == (0,)
+    assert files_of(stack, alice.jid) == 0
 
 
 async def test_client_without_e2e_refuses_a_plaintext_offer_unless_asked(stack, users,
@@ -103,8 +107,7 @@ async def test_client_without_e2e_refuses_a_plaintext_offer_unless_asked(stack, 
     src.write_bytes(b"secret plan")
     with pytest.raises(PolicyViolation, match="file key would cross the server in the clear"):
         await alice.files.send(bob.jid, src)
-    assert db_row(stack, "SELECT count(*) FROM oplot.files WHERE owner LIKE %s",
-                  f"{alice.jid}%") == (0,)
+    assert files_of(stack, alice.jid) == 0
     offer = await alice.files.send(bob.jid, src, allow_plaintext_offer=True)
     got = await wait_offer(bob)
     assert (got.url, got.key) == (offer.url, offer.key)  # the opt-in sends the key as is
