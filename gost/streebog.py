@@ -141,6 +141,24 @@ def _g(n: int, h: int, m: int, lps=_lps, consts=_C_INTS) -> int:
     return s ^ k ^ h ^ m
 
 
+def _round_keys(h: int) -> tuple[int, ...]:
+    """E's 13 round keys K_1..K_13 for h ^ N = ``h``."""
+    keys = [_lps(h)]
+    for c in _C_INTS:
+        keys.append(_lps(keys[-1] ^ c))
+    return tuple(keys)
+
+
+def _g_first(keys: tuple[int, ...], h: int, m: int, lps=_lps) -> int:
+    """g_0(IV, m) with E's key schedule precomputed: it depends on IV only, so every
+    message's first block costs 12 LPS instead of 25 (a third less for a 64-byte input such
+    as an HMAC key block or a VKO KEK)."""
+    s = m
+    for k in keys[:12]:
+        s = lps(s ^ k)
+    return s ^ keys[12] ^ h ^ m
+
+
 class _PureStreebog:
     """Incremental Streebog over Python ints; same interface as a hashlib object."""
 
@@ -148,6 +166,7 @@ class _PureStreebog:
     name: str
     block_size = 64
     _IV: int
+    _FIRST_KEYS: tuple[int, ...]  # E's key schedule for the first block, from _IV
 
     def __init__(self, data: bytes = b"") -> None:
         self._h = self._IV
@@ -166,7 +185,11 @@ class _PureStreebog:
             return
         h, n, sigma, g, frombytes = self._h, self._n, self._sigma, _g, int.from_bytes
         view = memoryview(buf)
-        for off in range(0, end, 64):
+        start = 0
+        if n == 0:
+            m = frombytes(view[:64], "little")
+            h, n, sigma, start = _g_first(self._FIRST_KEYS, h, m), 512, m, 64
+        for off in range(start, end, 64):
             m = frombytes(view[off:off + 64], "little")
             h = g(n, h, m)
             n = (n + 512) & _MASK512
@@ -176,7 +199,7 @@ class _PureStreebog:
 
     def _final(self) -> int:
         m = int.from_bytes(self._buf, "little") | 1 << (8 * len(self._buf))
-        h = _g(self._n, self._h, m)
+        h = _g_first(self._FIRST_KEYS, self._h, m) if self._n == 0 else _g(self._n, self._h, m)
         n = (self._n + 8 * len(self._buf)) & _MASK512
         sigma = (self._sigma + m) & _MASK512
         return _g(0, _g(0, h, n), sigma)
@@ -199,6 +222,7 @@ class PureStreebog512(_PureStreebog):
     digest_size = 64
     name = "streebog512"
     _IV = 0
+    _FIRST_KEYS = _round_keys(_IV)
 
 
 class PureStreebog256(_PureStreebog):
@@ -207,6 +231,7 @@ class PureStreebog256(_PureStreebog):
     digest_size = 32
     name = "streebog256"
     _IV = int.from_bytes(b"\x01" * 64, "little")
+    _FIRST_KEYS = _round_keys(_IV)
 
 
 def _openssl_works() -> bool:
