@@ -106,11 +106,26 @@ def _double(t: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _fold_rows(a: np.ndarray) -> np.ndarray:
+    """XOR of all rows of a 2-D array, by halving in place (it is overwritten): whole-row
+    XORs run ~25 % faster than ``np.bitwise_xor.reduce(axis=0)``'s row-at-a-time loop."""
+    rows = a.shape[0]
+    while rows > 1:
+        half = rows // 2
+        np.bitwise_xor(a[:half], a[rows - half:rows], out=a[:half])  # odd: the middle row stays
+        rows -= half
+    return a[0]
+
+
 class _ProductSum:
     """Work buffers for sum_i H_i (x) X_i, reused across chunks (fresh multi-megabyte
-    arrays per chunk cost more in page faults than the arithmetic)."""
+    arrays per chunk cost more in page faults than the arithmetic).
 
-    CHUNK = 4096
+    1,024 blocks per chunk keeps the 16 multiples of each H_i (256 KiB) in L2: ~20 % faster
+    than 4,096 on the 2-core Xeon of 2026-11-30, and faster than 512 or 2,048.
+    """
+
+    CHUNK = 1024
 
     def __init__(self, n: int) -> None:
         self.n, self.lanes = n, n // 8
@@ -140,11 +155,11 @@ class _ProductSum:
             np.multiply(nibbles, np.intp(count), out=idx)
             idx += self.rows[:count]
             np.take(flat, idx, out=out)
-            g = np.bitwise_xor.reduce(picked.reshape(count, n, lanes), axis=0)
+            g = _fold_rows(picked).tolist()
             for p in range(n):
                 value = 0
                 for lane in range(lanes):
-                    value = value << 64 | int(g[p, lane])
+                    value = value << 64 | g[p * lanes + lane]
                 total ^= value << (8 * (n - 1 - p) + shift)
         return total
 
