@@ -127,6 +127,8 @@ class Client:
             xmpp.register_plugin(plugin)
         xmpp.plugin["xep_0184"].auto_ack = False
         xmpp.plugin["xep_0184"].auto_request = False
+        # its out filter only adds requests when auto_request is on; Chat adds its own
+        xmpp.del_filter("out", xmpp.plugin["xep_0184"]._filter_add_receipt_request)
         xmpp.plugin["xep_0198"].allow_resume = True
         xmpp.use_sync_caps()
         for name in SUPERSEDED:

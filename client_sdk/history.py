@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -177,7 +178,9 @@ class History:
         chat = self.client.chat
         last = ""
         self.client.hold()
-        with self.client.store.batch():
+        # a batch of several is a savepoint, so a failure undoes only its own writes; one
+        # message needs none (ingest writes at most one statement, the pointer moves after)
+        with self.client.store.batch() if len(entries) > 1 else nullcontext():
             for entry in entries:
                 try:
                     found = chat.ingest(entry.msg, archive, entry.stanza_id or entry.pointer,

@@ -136,6 +136,8 @@ class Store:
         self.db.executescript(SCHEMA)
         self._aead = self._unlock(key)
         self._depth = self._opened = 0  # batches open, batches that have written
+        self._pointers: dict[str, str] = {}  # pointer moves of the open transaction
+        self._marks: list[dict[str, str]] = []  # those pending when each open batch began
         self._add_positions()
         self.db.execute(INDEX)
 
@@ -211,9 +213,24 @@ class Store:
         """Open a batch (closed by ``end``): the outermost is a transaction, inner ones are
         savepoints. Nothing reaches SQLite until the first write inside it."""
         self._depth += 1
+        self._marks.append(dict(self._pointers))
 
     def end(self, ok: bool = True) -> None:
-        """Close the innermost batch: commit (or release) it, or roll back its own writes."""
+        """Close the innermost batch: commit (or release) it, or roll back its own writes
+        (its pointer moves included). The transaction's pointer moves are written once,
+        just before it commits."""
+        mark = self._marks.pop()
+        if not ok:
+            self._pointers = mark
+        elif self._depth == 1 and self._pointers:
+            try:
+                self._write_pointers()
+            except sqlite3.Error:
+                self._close(ok=False)
+                raise
+        self._close(ok)
+
+    def _close(self, ok: bool) -> None:
         self._depth -= 1
         if self._opened <= self._depth:
             return  # it never wrote
@@ -310,12 +327,28 @@ class Store:
                         (peer, ref, sender))
 
     def pointer(self, archive: str) -> str | None:
-        """The archive id up to which this device has every message."""
+        """The archive id up to which this device has every message (including a move
+        not committed yet)."""
+        pending = self._pointers.get(archive)
+        if pending is not None:
+            return pending
         row = self.db.execute("SELECT last_id FROM sync WHERE archive = ?", (archive,)).fetchone()
         return row[0] if row else None
 
     def set_pointer(self, archive: str, last_id: str) -> None:
-        self._write("INSERT OR REPLACE INTO sync VALUES (?,?,?)", (archive, last_id, time.time()))
+        """Move the pointer. Inside a batch the move is written once per transaction, with
+        its commit (a burst moves it once, not per message); a failed batch undoes it."""
+        if self._depth:
+            self._pointers[archive] = last_id
+        else:
+            self._write("INSERT OR REPLACE INTO sync VALUES (?,?,?)",
+                        (archive, last_id, time.time()))
+
+    def _write_pointers(self) -> None:
+        pointers, self._pointers = self._pointers, {}
+        now = time.time()
+        for archive, last_id in pointers.items():
+            self._write("INSERT OR REPLACE INTO sync VALUES (?,?,?)", (archive, last_id, now))
 
     def history(self, peer: str, limit: int = 50) -> list[dict]:
         """The last ``limit`` messages with ``peer`` (contact or room), in archive order."""

@@ -34,6 +34,8 @@ from slixmpp.xmlstream.matcher import MatchXMLMask, MatchXPath, StanzaPath
 from slixmpp.xmlstream.matcher.base import MatcherBase
 from slixmpp.xmlstream.xmlstream import NotConnectedError
 
+from client_sdk.wire import serialise
+
 log = logging.getLogger(__name__)
 Candidate = tuple[BaseHandler, str | None, MatcherBase | None]
 ROOTS: dict[str, type[StanzaBase]] = {cls.name: cls for cls in (Message, Iq, Presence)}
@@ -108,6 +110,7 @@ class Stream(ClientXMPP):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._out: list[bytes] = []
         self._by_root: dict[str, list[Candidate]] = {}
+        self._all_sync: bool | None = None
         self.after_read: list[Callable[[], None]] = []
         super().__init__(*args, **kwargs)
 
@@ -133,15 +136,29 @@ class Stream(ClientXMPP):
                     data = out_filter(data)
                     if data is None:
                         return
-            self.send_raw(tostring(data.xml, xmlns=self.default_ns, stream=self,
-                                   top_level=True))
+            text = None if self.use_cdata else serialise(data.xml, self.default_ns,
+                                                          self.stream_ns)
+            if text is None:
+                text = tostring(data.xml, xmlns=self.default_ns, stream=self, top_level=True)
+            self.send_raw(text)
         except Exception:  # as slixmpp's queue does: a stanza that fails is logged
             log.exception("stanza not sent")
 
     def _sync_filters(self) -> bool:
-        filters = self._XMLStream__filters
-        return not any(iscoroutinefunction(f) for mode in ("out", "out_sce")
-                       for f in filters[mode])
+        """Whether every out filter is synchronous (cached until the filters change)."""
+        if self._all_sync is None:
+            filters = self._XMLStream__filters
+            self._all_sync = not any(iscoroutinefunction(f) for mode in ("out", "out_sce")
+                                     for f in filters[mode])
+        return self._all_sync
+
+    def add_filter(self, mode: str, handler: Callable, order: int | None = None) -> None:
+        self._all_sync = None
+        super().add_filter(mode, handler, order)
+
+    def del_filter(self, mode: str, handler: Callable) -> None:
+        self._all_sync = None
+        super().del_filter(mode, handler)
 
     def send_raw(self, data: str | bytes) -> None:
         """Before login (STARTTLS, SASL) write at once; after it, gather until ``flush``."""
