@@ -59,6 +59,11 @@ SUPERSEDED = ("Chat State", "Message Receipt", "Message Receipt Request", "Messa
               "Message Retracted", "Reaction received", "Message replied to", "Carbon Received",
               "Carbon Sent", "Forwarded Stanza")
 ACK_DELAY = 0.1
+# stanzas sent between our ack requests (XEP-0198; slixmpp asks every 5): each request
+# is a stanza out and an answer in, and a message already costs a receipt each way. What
+# is unacknowledged is re-sent after resumption either way
+SM_WINDOW = 20
+MAX_DEFERRED_READS = 8  # reads a turn may wait for before it commits (_more_input)
 
 
 def store_path(jid: str, resource: str) -> Path:
@@ -99,6 +104,7 @@ class Client:
         self._tasks: set[asyncio.Task] = set()
         self._ack: asyncio.TimerHandle | None = None
         self._turn: list[Event] | None = None  # events held until the turn's writes commit
+        self._deferred = 0  # reads the open turn waited for (_more_input)
         self._sent: list[Callable[[], None]] = []  # store writes for stanzas sent this turn
         self.chat = Chat(self)
         self.history = History(self)
@@ -129,7 +135,9 @@ class Client:
         xmpp.plugin["xep_0184"].auto_request = False
         # its out filter only adds requests when auto_request is on; Chat adds its own
         xmpp.del_filter("out", xmpp.plugin["xep_0184"]._filter_add_receipt_request)
-        xmpp.plugin["xep_0198"].allow_resume = True
+        sm = xmpp.plugin["xep_0198"]
+        sm.allow_resume = True
+        sm.window = sm.window_counter = SM_WINDOW
         xmpp.use_sync_caps()
         for name in SUPERSEDED:
             xmpp.remove_handler(name)
@@ -148,7 +156,7 @@ class Client:
         on("ssl_invalid_cert", lambda e: self._fail(CertificateError(
             f"server certificate invalid: {e}")))
         on("disconnected", self._on_disconnected)
-        self.xmpp.after_read.append(self._end_turn)
+        self.xmpp.after_read.append(self._read_done)
         self.xmpp.remove_handler("Stream Management Request Ack")
         # matched by tag: RequestAck has no plugin_attrib, so a StanzaPath never matches it
         # (no ack at all, and ejabberd drops the stream after 60 s)
@@ -173,7 +181,7 @@ class Client:
         if self._turn is None:
             self._turn = []
             self.store.begin()
-            asyncio.get_running_loop().call_soon(self._end_turn)
+            asyncio.get_running_loop().call_soon(self._turn_due)
 
     def after_send(self, write: Callable[[], None]) -> None:
         """Record something we sent (our message, correction, reaction) once it is on the
@@ -182,11 +190,35 @@ class Client:
         self.hold()
         self._sent.append(write)
 
+    def _read_done(self) -> None:
+        """After a socket read: end the turn, unless more input already waits (see
+        ``_more_input``; the turn's scheduled end is still pending then)."""
+        if self._turn is not None and not self._more_input():
+            self._end_turn()
+
+    def _turn_due(self) -> None:
+        """The turn's scheduled end: put off by a loop turn while more input waits."""
+        if self._turn is not None and self._more_input():
+            asyncio.get_running_loop().call_soon(self._turn_due)
+            return
+        self._end_turn()
+
+    def _more_input(self) -> bool:
+        """Whether to keep the turn open for input already waiting on the socket: the
+        stanzas of a burst then share one commit instead of one per read (commits are the
+        store's largest cost per message), without waiting for anything that has not
+        arrived. Bounded, so that a stream that never pauses still commits."""
+        if self._deferred < MAX_DEFERRED_READS and self.xmpp.more_to_read():
+            self._deferred += 1
+            return True
+        return False
+
     def _end_turn(self) -> None:
         """Commit and emit (at the start of the next turn, or at once after a socket read:
         whichever comes first ends the turn)."""
         if self._turn is None:
             return
+        self._deferred = 0
         self.xmpp.flush()
         events, self._turn = self._turn, None
         # stanzas still queued for slixmpp's sender (a read ended the turn) are not on the

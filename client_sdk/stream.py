@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+import select
 from collections.abc import Callable
 from inspect import iscoroutinefunction
 from typing import Any
@@ -170,6 +171,18 @@ class Stream(ClientXMPP):
         if not self._out:
             self.loop.call_soon(self.flush)
         self._out.append(data.encode() if isinstance(data, str) else data)
+
+    def more_to_read(self) -> bool:
+        """Whether bytes already wait on the socket (reading would not block)."""
+        sock = self.transport.get_extra_info("socket") if self.transport else None
+        if sock is None:
+            return False
+        try:
+            poller = select.poll()
+            poller.register(sock.fileno(), select.POLLIN)
+            return bool(poller.poll(0))
+        except (OSError, ValueError):
+            return False
 
     def flush(self) -> None:
         """Write what was gathered, in order (dropped if the connection is gone meanwhile:
