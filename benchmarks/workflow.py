@@ -178,14 +178,16 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 
 class Approver:
-    """One approver: lists their tasks when the workflow's notice says one arrived (and, while
-    a batch runs, every ``FALLBACK_SECONDS`` in case a notice is late), signs and approves
-    each, ``CONCURRENCY`` at a time. The database is fresh, so every task is the batch's."""
+    """One approver: lists their tasks on the document a workflow notice names (and, while a
+    batch runs, all of them every ``FALLBACK_SECONDS`` in case a notice is late), signs and
+    approves each, ``CONCURRENCY`` at a time. The database is fresh, so every task is the
+    batch's."""
 
     def __init__(self, docs: Documents) -> None:
         self.docs = docs
         self.active = False
         self.taken: set[int] = set()
+        self.noticed: list[str] = []  # documents named by notices not yet looked at
         self.wake = asyncio.Event()
         self.gate = asyncio.Semaphore(CONCURRENCY)
         self.running: set[asyncio.Task] = set()
@@ -193,17 +195,28 @@ class Approver:
     async def listen(self) -> None:
         async for msg in self.docs.client.messages():
             if msg.sender == self.docs.service and "Please review" in msg.body:
+                self.noticed += re.findall(r"\(document ([0-9a-f-]{36})", msg.body)
                 self.wake.set()
+
+    async def _open_tasks(self, timed_out: bool) -> list[Task]:
+        """The tasks on the noticed documents; every open task after a quiet period."""
+        noticed, self.noticed = self.noticed, []
+        if timed_out:
+            return await self.docs.tasks()
+        found = await asyncio.gather(*(self.docs.tasks(document=d) for d in noticed))
+        return [task for tasks in found for task in tasks]
 
     async def run(self) -> None:
         while True:
+            timed_out = False
             try:
                 await asyncio.wait_for(self.wake.wait(), FALLBACK_SECONDS)
             except TimeoutError:
                 if not self.active:
                     continue
+                timed_out = True
             self.wake.clear()
-            for task in await self.docs.tasks():
+            for task in await self._open_tasks(timed_out):
                 if task.id not in self.taken:
                     self.taken.add(task.id)
                     job = asyncio.ensure_future(self._approve(task))

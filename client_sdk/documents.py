@@ -271,8 +271,10 @@ class Documents:
                          crypto.sealer(cipher, material), None)
         return get_url, cipher, base64.b64encode(material).decode(), digest
 
-    async def tasks(self) -> list[Task]:
-        _, rows = await self._command("tasks")
+    async def tasks(self, document: str | None = None) -> list[Task]:
+        """My open tasks; with ``document``, only those on that document (the one a notice
+        named: a shorter answer than every open task)."""
+        _, rows = await self._command("tasks", {"document": document} if document else None)
         return [Task.from_row(row) for row in rows]
 
     async def task(self, task_id: int) -> Task:

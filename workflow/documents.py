@@ -35,6 +35,10 @@ CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 DECISIONS = {"approve": "approved", "reject": "rejected", "return": "returned"}
 MAX_COMMENT, MAX_TITLE = 4000, 512
 OUTBOX_CHANNEL = "oplot_wf_outbox"
+#: steps after which another one is due at once (approved -> archived); after any other the
+#: document waits for people (or the scanner), so a task stops there instead of locking the
+#: document once more only to find nothing to do
+CHAINED_STEPS = frozenset({"approved"})
 _FILE_PATH = re.compile(r"/files/([A-Za-z0-9_-]{8,64})/[^/]+$")
 
 
@@ -216,14 +220,17 @@ Apply = Callable[[psycopg.Connection, Config, dict[str, Any]], None]
 
 def _next_step(conn: psycopg.Connection, doc: dict[str, Any]) -> tuple[str, Apply] | None:
     if doc["state"] == "draft":
-        status, reason = conn.execute("SELECT status, reason FROM oplot.files WHERE id = %s",
-                                      (doc["file_id"],)).fetchone()
+        status, reason, content_hash, detail = conn.execute(
+            "SELECT f.status, f.reason, v.content_hash, v.detail FROM oplot.files f LEFT JOIN "
+            "oplot.file_verdicts v ON v.file_id = f.id WHERE f.id = %s",
+            (doc["file_id"],)).fetchone()
         if status == "pending":
             raise ScanPending(doc["id"])
         if status != "clean":
             return "refused", lambda c, _cfg, d: _close(
                 c, d, "rejected", f"scan verdict {status}: {reason}", "Document refused")
-        return "review", _start_review
+        digests = content.scan_facts(detail, content_hash, doc["sha256"], doc["share"]["key"])
+        return "review", lambda c, cfg, d: _start_review(c, cfg, d, digests)
     if doc["state"] == "in_review":
         return _stage_outcome(conn, doc)
     if doc["state"] == "approved":
@@ -231,13 +238,18 @@ def _next_step(conn: psycopg.Connection, doc: dict[str, Any]) -> tuple[str, Appl
     return None
 
 
-def _start_review(conn: psycopg.Connection, cfg: Config, doc: dict[str, Any]) -> None:
-    try:
-        data = content.read(cfg, conn, doc["file_id"], doc["sha256"], doc["share"]["key"])
-    except content.Unreadable as exc:
-        _close(conn, doc, "rejected", str(exc), "Document refused")
-        return
-    digests = {"256": streebog256(data).hexdigest(), "512": streebog512(data).hexdigest()}
+def _start_review(conn: psycopg.Connection, cfg: Config, doc: dict[str, Any],
+                  digests: dict[str, str] | None) -> None:
+    """Record the document's Streebog digests (what approvers' signatures must cover) and
+    open stage 1. ``digests``: as the scanner took them from the bytes it decrypted, with
+    the SHA-256 and key checked (:func:`content.scan_facts`); None: decrypt here."""
+    if digests is None:
+        try:
+            data = content.read(cfg, conn, doc["file_id"], doc["sha256"], doc["share"]["key"])
+        except content.Unreadable as exc:
+            _close(conn, doc, "rejected", str(exc), "Document refused")
+            return
+        digests = {"256": streebog256(data).hexdigest(), "512": streebog512(data).hexdigest()}
     conn.execute("UPDATE oplot.wf_documents SET state = 'in_review', stage = 1, digests = %s "
                  "WHERE id = %s", (Jsonb(digests), doc["id"]))
     _open_stage(conn, cfg, doc, 1)
@@ -297,7 +309,9 @@ def _close(conn: psycopg.Connection, doc: dict[str, Any], state: str, reason: st
 
 
 def _archive(conn: psycopg.Connection, cfg: Config, doc: dict[str, Any]) -> None:
-    data = content.read(cfg, conn, doc["file_id"], doc["sha256"], doc["share"]["key"])
+    # review proved the shared key is the one the scanner opened (scan_facts or read)
+    data = content.read(cfg, conn, doc["file_id"], doc["sha256"], doc["share"]["key"],
+                        checked_key=True)
     blob = package.build(conn, cfg, doc, data)
     conn.execute("INSERT INTO oplot.wf_packages (document_id, sha256, data) VALUES (%s, %s, %s)",
                  (doc["id"], hashlib.sha256(blob).hexdigest(), blob))
@@ -374,12 +388,16 @@ _TASK_COLUMNS = ("t.id, t.document_id, d.title, d.classification, d.author, t.st
                  "t.due_at, d.filename, d.size, d.sha256, d.share")
 
 
-def open_tasks(conn: psycopg.Connection, jid: str) -> list[dict[str, Any]]:
+def open_tasks(conn: psycopg.Connection, jid: str,
+               doc_id: str | None = None) -> list[dict[str, Any]]:
+    """``jid``'s open tasks (on ``doc_id`` only, when given), earliest deadline first."""
+    where, args = ("AND t.document_id = %s ", (jid, doc_id)) if doc_id else ("", (jid,))
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             f"SELECT {_TASK_COLUMNS} FROM oplot.wf_tasks t JOIN oplot.wf_documents d ON "
             "d.id = t.document_id WHERE t.assignee = %s AND t.state = 'pending' AND "
-            "d.state = 'in_review' AND d.stage = t.stage ORDER BY t.due_at", (jid,)).fetchall()
+            f"d.state = 'in_review' AND d.stage = t.stage {where}ORDER BY t.due_at",
+            args).fetchall()
 
 
 def status(conn: psycopg.Connection, doc_id: str, jid: str | None) -> dict[str, Any]:

@@ -25,6 +25,24 @@ class SignatureError(ValueError):
     """A signature we refuse; the message says why."""
 
 
+_VERIFIED_LIMIT = 4096
+_verified: set[tuple[bytes, bytes]] = set()
+
+
+def _verify_certificate(cert: Certificate, authority: Certificate) -> None:
+    """``cert.verify(authority)``, remembered per (certificate, CA) pair: an approver signs
+    many documents with one certificate, and the check is a pure function of the two DER
+    encodings (no clock is involved), so it is done once per pair and process; only a pair
+    that verified is remembered."""
+    pair = (cert.der, authority.der)
+    if pair in _verified:
+        return
+    cert.verify(authority)
+    if len(_verified) >= _VERIFIED_LIMIT:
+        _verified.clear()
+    _verified.add(pair)
+
+
 def _attributes(signer: cms.SignerInfo) -> dict[str, object]:
     if signer.signed_attrs is None:
         raise SignatureError("the signature has no signed attributes")
@@ -51,7 +69,7 @@ def check_approval(signature: bytes, digests: dict[str, str], authority: Certifi
                      == signer.issuer_serial), None)
         if cert is None:
             raise SignatureError("the signer's certificate is not in the signature")
-        cert.verify(authority)
+        _verify_certificate(cert, authority)
         if ca.common_name(cert) != jid:
             raise SignatureError(f"the certificate is {ca.common_name(cert)!r}'s, not {jid!r}")
         attrs = _attributes(signer)

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 
-import magic
-
+from workflow.scanning.filetype import HEAD, MimeOf
 from workflow.scanning.window import Windows
 
 TEXT_TYPES = ("application/json", "application/xml", "application/csv", "application/rtf",
@@ -25,8 +24,9 @@ def is_text(mime: str) -> bool:
 
 
 class DlpScan:
-    def __init__(self, patterns: tuple[str, ...]) -> None:
+    def __init__(self, patterns: tuple[str, ...], mime_of: MimeOf | None = None) -> None:
         self.names = list(patterns)
+        self.mime_of = mime_of or MimeOf()
         self.regex = re.compile("|".join(f"(?P<p{i}>{p})" for i, p in enumerate(patterns)),
                                 re.IGNORECASE) if patterns else None
         self.found: set[str] = set()
@@ -42,7 +42,7 @@ class DlpScan:
 
     def feed(self, data: bytes) -> None:
         if self.enabled is None and data:
-            self.enabled = is_text(magic.from_buffer(data[:65536], mime=True))
+            self.enabled = is_text(self.mime_of(bytes(data[:HEAD])))
         if self.enabled:
             self.windows.feed(data)
 

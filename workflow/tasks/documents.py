@@ -38,6 +38,8 @@ def advance(self, doc_id: str) -> dict[str, object]:
         while (step := documents.advance(conn, cfg, doc_id, worker,
                                          self.request.id or "eager")) is not None:
             steps.append(step)
+            if step not in documents.CHAINED_STEPS:
+                break
     except NotFound:
         return {"document": doc_id, "steps": [], "error": "no such document"}
     except ScanPending:

@@ -22,6 +22,7 @@ from celery import shared_task
 from psycopg.types.json import Jsonb
 
 from gost import InvalidTag
+from workflow import content
 from workflow.scanning import clamd, envelope
 from workflow.scanning import policy as policy_mod
 from workflow.scanning.pipeline import ENGINE_VERSION, Verdict, hash_only, scan
@@ -64,13 +65,19 @@ def scan_file(self, file_id: str) -> dict[str, str]:
     return {"file": file_id, "verdict": final[0] if final else row[5]}
 
 
-def _plaintext(cfg: config_mod.Config, file_id: str, row: tuple) -> Iterator[bytes]:
-    _, _, size, key_id, wrapped, _, scan_key = row
-    at_rest = keys.MasterKeys(cfg.state_dir).unwrap(key_id, bytes(wrapped))
+def _material(cfg: config_mod.Config, row: tuple) -> bytes:
+    """The file key the uploader wrapped for the scanner (opened once per scan: a VKO
+    agreement and a key unwrap)."""
     try:
-        material = envelope.unwrap(scan_key, keys.scanner_private(cfg.state_dir))
+        return envelope.unwrap(row[6], keys.scanner_private(cfg.state_dir))
     except (InvalidTag, ValueError, KeyError) as exc:
         raise Undecryptable("the scanner key envelope does not open") from exc
+
+
+def _plaintext(cfg: config_mod.Config, file_id: str, row: tuple,
+               material: bytes) -> Iterator[bytes]:
+    _, _, size, key_id, wrapped, _, scan_key = row
+    at_rest = keys.MasterKeys(cfg.state_dir).unwrap(key_id, bytes(wrapped))
     dec = envelope.decryptor(scan_key["cipher"], material)
     try:
         with Storage(cfg.upload.storage_path).open(file_id, at_rest, size) as reader:
@@ -86,11 +93,16 @@ def _scan(cfg: config_mod.Config, db: psycopg.Connection, file_id: str, row: tup
     policy = policy_mod.load(cfg.state_dir)
     fingerprint = policy.fingerprint(f"{ENGINE_VERSION} {clamd.command(policy.clamd, 'VERSION')}")
     started = time.monotonic()
+    streebog = content.wants_digests(row[2])  # for workflow review, see workflow.content
     try:
-        verdict = _cached(cfg, db, file_id, row, fingerprint)
+        material = _material(cfg, row)
+        verdict = _cached(cfg, db, file_id, row, material, fingerprint, streebog)
         if verdict is None:
-            verdict = scan(ahead(_plaintext(cfg, file_id, row), name="scan-e2e"), policy)
+            verdict = scan(ahead(_plaintext(cfg, file_id, row, material), name="scan-e2e"),
+                           policy, streebog)
             verdict.detail["policy_fingerprint"] = fingerprint
+        if streebog:
+            verdict.detail["key_check"] = content.key_check(material)
     except Undecryptable as exc:
         verdict = Verdict("blocked", str(exc), "", {"undecryptable": True})
     verdict.detail["seconds"] = round(time.monotonic() - started, 3)
@@ -98,16 +110,20 @@ def _scan(cfg: config_mod.Config, db: psycopg.Connection, file_id: str, row: tup
 
 
 def _cached(cfg: config_mod.Config, db: psycopg.Connection, file_id: str, row: tuple,
-            fingerprint: str) -> Verdict | None:
+            material: bytes, fingerprint: str, streebog: bool) -> Verdict | None:
     """The cached verdict for the hash the uploader claimed, once the bytes prove it."""
     claimed = (row[6] or {}).get("sha256")
     if not claimed:
         return None
     hit = db.execute("SELECT verdict, reason FROM oplot.scan_cache WHERE content_hash = %s "
                      "AND policy = %s", (claimed, fingerprint)).fetchone()
-    if hit is None or hash_only(ahead(_plaintext(cfg, file_id, row))) != claimed:
+    if hit is None:
         return None
-    return Verdict(hit[0], hit[1], claimed, {"cached": True, "policy_fingerprint": fingerprint})
+    digests = hash_only(ahead(_plaintext(cfg, file_id, row, material)), streebog)
+    if digests.sha256.hexdigest() != claimed:
+        return None
+    return Verdict(hit[0], hit[1], claimed, {"cached": True, "policy_fingerprint": fingerprint,
+                                             **digests.detail()})
 
 
 def _record(db: psycopg.Connection, file_id: str, owner: str, v: Verdict) -> bool:

@@ -55,6 +55,9 @@ class Command:
     name: str
     fields: tuple[tuple[str, str, str], ...]  # (var, type, label)
     run: Callable[..., Any]  # (component, requester jid, values) -> Form (in a thread)
+    # read when a filled form carries them, never asked for: the command still runs in one
+    # step for a client that sends no form
+    optional: tuple[tuple[str, str, str], ...] = ()
 
 
 def _x(kind: str, title: str) -> ET.Element:
@@ -202,7 +205,7 @@ class WorkflowComponent(Component):
     def _values(command: Command, forms: list) -> dict[str, str]:
         values: dict[str, str] = {}
         raw = forms[0].get_values() if forms and isinstance(forms[0], Form) else {}
-        for var, _kind, _label in command.fields:
+        for var, _kind, _label in command.fields + command.optional:
             value = raw.get(var, "")
             value = "\n".join(value) if isinstance(value, list) else str(value or "")
             if len(value) > MAX_FIELD:
@@ -240,9 +243,12 @@ def _submit(comp: WorkflowComponent, jid: str, v: dict[str, str]) -> Form:
     return _form("result", "Document submitted", {"document": doc_id, "state": "draft"})
 
 
-def _tasks(comp: WorkflowComponent, jid: str, _v: dict[str, str]) -> Form:
+def _tasks(comp: WorkflowComponent, jid: str, v: dict[str, str]) -> Form:
+    """My open tasks; with ``document``, only those on that document (what a client told of
+    one new task by a notice needs, instead of every open task again)."""
+    doc_id = documents.document_id(v["document"]) if v.get("document") else None
     with comp.db() as conn:
-        rows = documents.open_tasks(conn, jid)
+        rows = documents.open_tasks(conn, jid, doc_id)
     for row in rows:
         row.update(row.pop("share"))
     return _table("My tasks", ("id", "document_id", "title", "classification", "author",
@@ -314,7 +320,8 @@ COMMANDS = (
         ("url", "text-single", "File URL"), ("cipher", "text-single", "Cipher"),
         ("key", "text-single", "File key"), ("sha256", "text-single", "SHA-256"),
         ("size", "text-single", "Size"), ("filename", "text-single", "File name")), _submit),
-    Command("tasks", "My tasks", (), _tasks),
+    Command("tasks", "My tasks", (), _tasks,
+            optional=(("document", "text-single", "Only tasks on this document"),)),
     Command("approve", "Approve", _DECISION_FIELDS, _decider("approve")),
     Command("reject", "Reject", _DECISION_FIELDS, _decider("reject")),
     Command("return", "Return for rework", _DECISION_FIELDS, _decider("return")),
