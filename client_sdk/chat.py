@@ -97,6 +97,8 @@ class Chat:
         self.archive_hooks: list[ArchiveHook] = []
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._receipts: list[tuple[JID, str]] = []
+        self._receipt_timer: asyncio.TimerHandle | None = None
+        client.xmpp.before_flush.append(self._ride_along)
         namespace = client.xmpp.default_ns
         self._message_tag, self._body_tag = f"{{{namespace}}}message", f"{{{namespace}}}body"
         # slixmpp's "message" event skips bodiless stanzas (receipts, markers, carbons)
@@ -424,15 +426,26 @@ class Chat:
         """Queue a receipt, only for a message we accepted as new (XEP-0184).
 
         Receipts are built and sent a few milliseconds later, so neither sits in front of
-        the reply the application is about to send."""
+        the reply the application is about to send; when something else is written first
+        (that reply, typically), they ride along behind it in the same write
+        (``_ride_along``) instead of a write of their own."""
         msg_id = msg.xml.get("id")
         if (msg_id and msg.xml.get("type") == "chat" and msg.xml.find(REQUEST) is not None
                 and any(isinstance(e, ChatMessage) and not e.outgoing for e in events)):
             self._receipts.append((msg["from"], msg_id))
-            if len(self._receipts) == 1:
-                asyncio.get_running_loop().call_later(RECEIPT_DELAY, self._send_receipts)
+            if self._receipt_timer is None:
+                self._receipt_timer = asyncio.get_running_loop().call_later(
+                    RECEIPT_DELAY, self._send_receipts)
+
+    def _ride_along(self) -> None:
+        """Before the stream writes what it gathered: our pending receipts go last in it."""
+        if self._receipts:
+            self._send_receipts()
 
     def _send_receipts(self) -> None:
+        if self._receipt_timer is not None:
+            self._receipt_timer.cancel()
+            self._receipt_timer = None
         receipts, self._receipts = self._receipts, []
         for to, msg_id in receipts:
             receipt = self._stanza(to, "chat", new_id())

@@ -113,6 +113,8 @@ class Stream(ClientXMPP):
         self._by_root: dict[str, list[Candidate]] = {}
         self._all_sync: bool | None = None
         self.after_read: list[Callable[[], None]] = []
+        # called before a non-empty write goes out, to add what may wait (receipts)
+        self.before_flush: list[Callable[[], None]] = []
         super().__init__(*args, **kwargs)
 
     def data_received(self, data: bytes | str) -> None:
@@ -187,6 +189,9 @@ class Stream(ClientXMPP):
     def flush(self) -> None:
         """Write what was gathered, in order (dropped if the connection is gone meanwhile:
         stream management re-sends unacknowledged stanzas after resumption)."""
+        if self._out and self.transport:
+            for ride_along in self.before_flush:
+                ride_along()
         out, self._out = self._out, []
         if out and self.transport:
             super().send_raw(b"".join(out))
