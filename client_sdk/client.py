@@ -175,9 +175,10 @@ class Client:
 
     def hold(self) -> None:
         """Make the rest of this event-loop turn one store transaction, committed when the
-        socket read being handled is done or at the start of the next turn, and hold back
-        the events emitted meanwhile until it is: nothing is shown before it is stored (a
-        crash never shows a message twice), and the stanzas of one read share one commit."""
+        socket read being handled is done or at the start of the next turn (later only
+        while more input already waits: ``_more_input``), and hold back the events emitted
+        meanwhile until it is: nothing is shown before it is stored (a crash never shows a
+        message twice), and the stanzas of one read share one commit."""
         if self._turn is None:
             self._turn = []
             self.store.begin()

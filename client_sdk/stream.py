@@ -16,7 +16,8 @@ Once logged in, what one event-loop turn writes (a burst of messages, receipts, 
 management requests) goes out as one write at the end of the turn: one TLS record per
 16 KB and one system call instead of one per stanza. On a loaded machine each loopback
 write can hand the CPU to the server, so the count of writes, not their size, is what
-costs."""
+costs. Stanzas are serialised by ``client_sdk.wire`` (slixmpp's serialiser as fallback), and
+a received stanza's class is found by one lookup of its root tag."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from typing import Any
 
 from slixmpp import ClientXMPP, Presence
 from slixmpp.stanza import Iq, Message
-from slixmpp.xmlstream import StanzaBase, tostring
+from slixmpp.xmlstream import ET, StanzaBase, tostring
 from slixmpp.xmlstream.handler.base import BaseHandler
 from slixmpp.xmlstream.matcher import MatchXMLMask, MatchXPath, StanzaPath
 from slixmpp.xmlstream.matcher.base import MatcherBase
@@ -64,6 +65,20 @@ class RootGate(MatcherBase):
                 and (self.rest is None or self.rest.match(xml)))
 
 
+class AttrsFirst(MatcherBase):
+    """An XML mask asked only once the stanza has the attributes its root requires (an
+    exact-value test each, e.g. ``type="groupchat"``, where the mask walk is many calls)."""
+
+    def __init__(self, inner: MatcherBase, attrs: dict[str, str]) -> None:
+        super().__init__(inner._criteria)
+        self.inner, self.attrs = inner, attrs
+
+    def match(self, xml: StanzaBase) -> bool:
+        get = xml.xml.get
+        return (all(get(name) == value for name, value in self.attrs.items())
+                and self.inner.match(xml))
+
+
 def gate(matcher: MatcherBase, default_ns: str) -> RootGate | None:
     """A cheap necessary condition in front of ``matcher``, None when there is none.
 
@@ -83,15 +98,27 @@ def gate(matcher: MatcherBase, default_ns: str) -> RootGate | None:
         return None
     if isinstance(matcher, MatchXMLMask):
         tag = matcher._criteria.tag
-        return RootGate(matcher, tag) if tag.startswith("{") else None
+        if not tag.startswith("{"):
+            return None
+        root = RootGate(matcher, tag)
+        if matcher._criteria.attrib:
+            root.rest = AttrsFirst(matcher, dict(matcher._criteria.attrib))
+        return root
     if isinstance(matcher, StanzaPath):
         steps = matcher._criteria
         root = ROOTS.get(steps[0].split("@", 1)[0])
         if root is None:
             return None
-        child = plugin_tag(root, steps[1].split("@", 1)[0]) if len(steps) > 1 else None
-        return RootGate(matcher, f"{{{default_ns}}}{root.name}", child)
+        return RootGate(matcher, f"{{{default_ns}}}{root.name}", path_child(steps))
     return None
+
+
+def path_child(steps: list[str]) -> str | None:
+    """The payload element a stanza path's second step needs, None when unknown."""
+    root = ROOTS.get(steps[0].split("@", 1)[0])
+    if root is None or len(steps) < 2:
+        return None
+    return plugin_tag(root, steps[1].split("@", 1)[0])
 
 
 def plugin_tag(root: type[StanzaBase], name: str) -> str | None:
@@ -112,6 +139,8 @@ class Stream(ClientXMPP):
         self._out: list[bytes] = []
         self._by_root: dict[str, list[Candidate]] = {}
         self._all_sync: bool | None = None
+        self._root_classes: dict[str, type[StanzaBase]] = {}
+        self._root_ns: str | None = None  # default namespace of _root_classes, None: stale
         self.after_read: list[Callable[[], None]] = []
         # called before a non-empty write goes out, to add what may wait (receipts)
         self.before_flush: list[Callable[[], None]] = []
@@ -224,8 +253,38 @@ class Stream(ClientXMPP):
                 if not isinstance(matcher, RootGate):
                     found.append((handler, None, matcher))
                 elif matcher.tag == root:
+                    if matcher.child is None and isinstance(matcher.inner, StanzaPath):
+                        # plugins often register a handler before the stanza plugin it needs
+                        matcher.child = path_child(matcher.inner._criteria)
                     found.append((handler, matcher.child, matcher.rest))
         return found
+
+    def _build_stanza(self, xml: ET.Element, default_ns: str | None = None) -> StanzaBase:
+        """slixmpp's stanza construction, with the class found by one dictionary lookup
+        (slixmpp formats and compares a tag per registered root stanza class) and the
+        language only looked up when the server declared a default one."""
+        if default_ns is not None or self.peer_default_lang:
+            return super()._build_stanza(xml, default_ns)
+        if self._root_ns != self.default_ns:
+            self._root_classes = self._index_roots()
+        return self._root_classes.get(xml.tag, StanzaBase)(self, xml, recv=True)
+
+    def _index_roots(self) -> dict[str, type[StanzaBase]]:
+        """Root tag -> stanza class, first registered first (as slixmpp's loop matches)."""
+        index: dict[str, type[StanzaBase]] = {}
+        for cls in self._XMLStream__root_stanza:
+            for tag in (f"{{{self.default_ns}}}{cls.name}", cls.tag_name()):
+                index.setdefault(tag, cls)
+        self._root_ns = self.default_ns
+        return index
+
+    def register_stanza(self, stanza_class: type[StanzaBase]) -> None:
+        self._root_ns = None
+        super().register_stanza(stanza_class)
+
+    def remove_stanza(self, stanza_class: type[StanzaBase]) -> None:
+        self._root_ns = None
+        super().remove_stanza(stanza_class)
 
     def recv_stanza(self, stanza: StanzaBase) -> None:
         """slixmpp's dispatch (in filters, then every matching handler in order, else
