@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import psycopg
@@ -195,17 +195,27 @@ def _lock(conn: psycopg.Connection, doc_id: str) -> dict[str, Any]:
     return doc
 
 
+class NeedsWorker(Exception):  # noqa: N818 - a signal to the caller, not a failure
+    """The next step reads the document's file (a decrypting review, the package): a Celery
+    worker's job, not the caller's (see :func:`advance`, ``reads_file``)."""
+
+
 def advance(conn: psycopg.Connection, cfg: Config, doc_id: str, worker: str,
-            task_id: str) -> str | None:
+            task_id: str, reads_file: bool = True) -> str | None:
     """Take the one step the document's state calls for; its name, or None when there is
-    nothing to do. Raises ScanPending while the verdict is not in."""
+    nothing to do. Raises ScanPending while the verdict is not in. ``reads_file=False``
+    (the workflow component, right after a decision or a submission): take only a step
+    that is database work, and raise NeedsWorker, having changed nothing, for one that
+    decrypts the file; such steps go to the Celery workers."""
     with conn.transaction():
         set_actor(conn, "workflow")
         doc = _lock(conn, doc_id)
         step = _next_step(conn, doc)
         if step is None:
             return None
-        name, apply = step
+        if step.reads_file and not reads_file:
+            raise NeedsWorker(doc_id)
+        name, apply = step.name, step.apply
         inserted = conn.execute("INSERT INTO oplot.wf_steps (document_id, step, worker, task_id) "
                                 "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
                                 (doc_id, name, worker, task_id)).fetchone()
@@ -218,7 +228,13 @@ def advance(conn: psycopg.Connection, cfg: Config, doc_id: str, worker: str,
 Apply = Callable[[psycopg.Connection, Config, dict[str, Any]], None]
 
 
-def _next_step(conn: psycopg.Connection, doc: dict[str, Any]) -> tuple[str, Apply] | None:
+class Step(NamedTuple):
+    name: str
+    apply: Apply
+    reads_file: bool = False  # decrypts the document: worker work
+
+
+def _next_step(conn: psycopg.Connection, doc: dict[str, Any]) -> Step | None:
     if doc["state"] == "draft":
         status, reason, content_hash, detail = conn.execute(
             "SELECT f.status, f.reason, v.content_hash, v.detail FROM oplot.files f LEFT JOIN "
@@ -227,14 +243,15 @@ def _next_step(conn: psycopg.Connection, doc: dict[str, Any]) -> tuple[str, Appl
         if status == "pending":
             raise ScanPending(doc["id"])
         if status != "clean":
-            return "refused", lambda c, _cfg, d: _close(
-                c, d, "rejected", f"scan verdict {status}: {reason}", "Document refused")
+            return Step("refused", lambda c, _cfg, d: _close(
+                c, d, "rejected", f"scan verdict {status}: {reason}", "Document refused"))
         digests = content.scan_facts(detail, content_hash, doc["sha256"], doc["share"]["key"])
-        return "review", lambda c, cfg, d: _start_review(c, cfg, d, digests)
+        return Step("review", lambda c, cfg, d: _start_review(c, cfg, d, digests),
+                    reads_file=digests is None)
     if doc["state"] == "in_review":
         return _stage_outcome(conn, doc)
     if doc["state"] == "approved":
-        return "archived", _archive
+        return Step("archived", _archive, reads_file=True)
     return None
 
 
@@ -273,7 +290,7 @@ def _open_stage(conn: psycopg.Connection, cfg: Config, doc: dict[str, Any], stag
            f"stage {stage}). See: oplot doc tasks")
 
 
-def _stage_outcome(conn: psycopg.Connection, doc: dict[str, Any]) -> tuple[str, Apply] | None:
+def _stage_outcome(conn: psycopg.Connection, doc: dict[str, Any]) -> Step | None:
     rows = conn.execute("SELECT state, assignee, comment FROM oplot.wf_tasks WHERE "
                         "document_id = %s AND stage = %s AND state NOT IN "
                         "('escalated', 'cancelled') ORDER BY decided_at",
@@ -281,14 +298,14 @@ def _stage_outcome(conn: psycopg.Connection, doc: dict[str, Any]) -> tuple[str, 
     for outcome in ("rejected", "returned"):
         said = [f"{who}: {comment}" for state, who, comment in rows if state == outcome]
         if said:
-            return outcome, lambda c, _cfg, d, o=outcome, s=said: _close(
-                c, d, o, "; ".join(s)[:MAX_COMMENT], f"Document {o}")
+            return Step(outcome, lambda c, _cfg, d, o=outcome, s=said: _close(
+                c, d, o, "; ".join(s)[:MAX_COMMENT], f"Document {o}"))
     if not rows or any(state != "approved" for state, _, _ in rows):
         return None
     route = routes.by_id(conn, doc["route_id"])
     if doc["stage"] < len(route.stages):
-        return f"stage-{doc['stage'] + 1}", _next_stage
-    return "approved", lambda c, _cfg, d: _close(c, d, "approved", "", "Document approved")
+        return Step(f"stage-{doc['stage'] + 1}", _next_stage)
+    return Step("approved", lambda c, _cfg, d: _close(c, d, "approved", "", "Document approved"))
 
 
 def _next_stage(conn: psycopg.Connection, cfg: Config, doc: dict[str, Any]) -> None:

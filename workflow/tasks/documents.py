@@ -13,6 +13,7 @@ sends them (see xmpp_server_plugins.components.workflow).
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import psycopg
@@ -21,6 +22,9 @@ from celery import shared_task
 from workflow import documents
 from workflow.errors import NotFound, ScanPending
 from workflow.tasks.runtime import config, connection
+from xmpp_server_plugins.config import Config
+
+log = logging.getLogger(__name__)
 
 ADVANCE, SWEEP = "oplot.workflow.advance", "oplot.workflow.sweep"
 RETRY_ON = (psycopg.OperationalError,)
@@ -35,11 +39,7 @@ def advance(self, doc_id: str) -> dict[str, object]:
     steps: list[str] = []
     conn = connection(cfg)
     try:
-        while (step := documents.advance(conn, cfg, doc_id, worker,
-                                         self.request.id or "eager")) is not None:
-            steps.append(step)
-            if step not in documents.CHAINED_STEPS:
-                break
+        _take_steps(conn, cfg, doc_id, worker, self.request.id or "eager", steps)
     except NotFound:
         return {"document": doc_id, "steps": [], "error": "no such document"}
     except ScanPending:
@@ -51,11 +51,28 @@ def advance(self, doc_id: str) -> dict[str, object]:
     return {"document": doc_id, "steps": steps}
 
 
-def wake_drafts(conn: psycopg.Connection, file_id: str) -> None:
-    """Queue the drafts waiting for ``file_id``'s scan verdict (just recorded)."""
+def _take_steps(conn: psycopg.Connection, cfg: Config, doc_id: str, worker: str,
+                task_id: str, steps: list[str]) -> None:
+    """Take the document's due steps, appending their names to ``steps``."""
+    while (step := documents.advance(conn, cfg, doc_id, worker, task_id)) is not None:
+        steps.append(step)
+        if step not in documents.CHAINED_STEPS:
+            return
+
+
+def wake_drafts(conn: psycopg.Connection, cfg: Config, file_id: str, worker: str,
+                task_id: str) -> None:
+    """Move on the drafts waiting for ``file_id``'s scan verdict (just recorded): the scan
+    task takes their next step itself (the review, whose digests it has just recorded), as
+    a task of its own would only add a broker round trip; a step that fails here is queued
+    as an ``advance`` task, which retries it."""
     for (doc_id,) in conn.execute("SELECT id FROM oplot.wf_documents WHERE file_id = %s AND "
                                   "state = 'draft'", (file_id,)).fetchall():
-        advance.delay(str(doc_id))
+        try:
+            _take_steps(conn, cfg, str(doc_id), worker, task_id, [])
+        except Exception as exc:  # noqa: BLE001 - the advance task retries with backoff
+            log.warning("document %s: step after the scan failed (%s); queued", doc_id, exc)
+            advance.delay(str(doc_id))
 
 
 @shared_task(name=SWEEP, bind=True, acks_late=True, autoretry_for=RETRY_ON, retry_backoff=1,

@@ -14,6 +14,7 @@ Retries (broker, database, clamd, ejabberd hiccups) back off exponentially with 
 from __future__ import annotations
 
 import html
+import socket
 import time
 from collections.abc import Iterator
 
@@ -58,7 +59,8 @@ def scan_file(self, file_id: str) -> dict[str, str]:
     if recorded is None and row[5] == "pending":
         verdict = _scan(cfg, db, file_id, row)
         if _record(db, file_id, row[0], verdict):
-            wake_drafts(db, file_id)
+            wake_drafts(db, cfg, file_id, self.request.hostname or socket.gethostname(),
+                        self.request.id or "eager")
     _finish(cfg, db, file_id, row[0], row[1])
     final = db.execute("SELECT verdict FROM oplot.file_verdicts WHERE file_id = %s",
                        (file_id,)).fetchone()

@@ -34,7 +34,7 @@ from slixmpp.stanza import Iq
 
 from workflow import ca, documents
 from workflow import routes as routes_mod
-from workflow.errors import WorkflowError
+from workflow.errors import ScanPending, WorkflowError
 from workflow.tasks.documents import ADVANCE
 from xmpp_server_plugins.components.base import Component
 from xmpp_server_plugins.config import Config
@@ -217,6 +217,29 @@ class WorkflowComponent(Component):
     def db(self):
         return self.pool.connection()
 
+    def move_on(self, conn: psycopg.Connection, doc_id: str) -> None:
+        """Take the document's next steps here, right after the decision or submission that
+        calls for them, when they are database work (open the next stage, close the
+        document, start a review whose digests the scanner took); queue to Celery the step
+        that reads the file (the package) and any step that failed here (the worker retries
+        with backoff). A Celery task per step cost a broker round trip and both worker
+        processes' handling, more than most steps themselves. A verdict still pending needs
+        nothing: the scan task queues the draft when it records the verdict (this draft
+        committed before, so it finds it). Should this process die mid-step, the step's
+        transaction leaves nothing and beat's sweep requeues the document."""
+        try:
+            step = documents.advance(conn, self.cfg, doc_id, "workflow-component", "inline",
+                                     reads_file=False)
+            if step in documents.CHAINED_STEPS:  # approved: the package follows at once
+                self.enqueue(doc_id)
+        except ScanPending:
+            return
+        except documents.NeedsWorker:
+            self.enqueue(doc_id)
+        except Exception as exc:  # noqa: BLE001 - the worker takes the step, with retries
+            log.warning("document %s: step not taken here (%s); queued", doc_id, exc)
+            self.enqueue(doc_id)
+
     def enqueue(self, doc_id: str) -> None:
         try:
             self.celery.send_task(ADVANCE, args=[doc_id], queue=f"oplot.{self.cfg.database}")
@@ -239,7 +262,7 @@ def _submit(comp: WorkflowComponent, jid: str, v: dict[str, str]) -> Form:
                                   files_url=comp.cfg.upload.public_url,
                                   sha256=v["sha256"].lower(), size=size,
                                   filename=v["filename"])
-    comp.enqueue(doc_id)
+        comp.move_on(conn, doc_id)
     return _form("result", "Document submitted", {"document": doc_id, "state": "draft"})
 
 
@@ -266,7 +289,7 @@ def _decider(decision: str):
         with comp.db() as conn:
             doc_id = documents.decide(conn, jid, task_id, decision, v["comment"], signature,
                                       comp.authority)
-        comp.enqueue(doc_id)
+            comp.move_on(conn, doc_id)
         return _form("result", "Decision recorded", {"task": str(task_id), "document": doc_id,
                                                      "decision": documents.DECISIONS[decision]})
     return run
