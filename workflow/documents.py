@@ -272,8 +272,9 @@ def _start_review(conn: psycopg.Connection, cfg: Config, doc: dict[str, Any],
     _open_stage(conn, cfg, doc, 1)
 
 
-def _open_stage(conn: psycopg.Connection, cfg: Config, doc: dict[str, Any], stage: int) -> None:
-    route = routes.by_id(conn, doc["route_id"])
+def _open_stage(conn: psycopg.Connection, cfg: Config, doc: dict[str, Any], stage: int,
+                route: routes.Route | None = None) -> None:
+    route = route or routes.by_id(conn, doc["route_id"])
     opened = []
     for step in route.stages[stage - 1]:
         seconds = step.deadline_seconds or cfg.workflow.deadline_seconds
@@ -304,13 +305,15 @@ def _stage_outcome(conn: psycopg.Connection, doc: dict[str, Any]) -> Step | None
         return None
     route = routes.by_id(conn, doc["route_id"])
     if doc["stage"] < len(route.stages):
-        return Step(f"stage-{doc['stage'] + 1}", _next_stage)
+        return Step(f"stage-{doc['stage'] + 1}",
+                    lambda c, cfg, d: _next_stage(c, cfg, d, route))
     return Step("approved", lambda c, _cfg, d: _close(c, d, "approved", "", "Document approved"))
 
 
-def _next_stage(conn: psycopg.Connection, cfg: Config, doc: dict[str, Any]) -> None:
+def _next_stage(conn: psycopg.Connection, cfg: Config, doc: dict[str, Any],
+                route: routes.Route) -> None:
     conn.execute("UPDATE oplot.wf_documents SET stage = stage + 1 WHERE id = %s", (doc["id"],))
-    _open_stage(conn, cfg, doc, doc["stage"] + 1)
+    _open_stage(conn, cfg, doc, doc["stage"] + 1, route)
 
 
 def _close(conn: psycopg.Connection, doc: dict[str, Any], state: str, reason: str,
