@@ -1,16 +1,23 @@
 """Workflow pieces without the stack: the [workflow] config section, route steps, the CA,
-the server-side approval check, the device key seal."""
+the server-side approval check, the device key seal, what review takes from the scanner."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
+import magic
 import pytest
 import tomli_w
 
 from client_sdk import documents as client_documents
-from gost import CertificateRequest, Name, PrivateKey, cms, get_curve, streebog256
-from workflow import ca, signing
+from gost import CertificateRequest, Name, PrivateKey, cms, get_curve, streebog256, streebog512
+from workflow import ca, content, signing
 from workflow.errors import WorkflowError
 from workflow.routes import Step
+from workflow.scanning.dlp import DlpScan
+from workflow.scanning.filetype import FileTypeCheck, MimeOf
+from workflow.scanning.pipeline import hash_only
 from xmpp_server_plugins import config as config_mod
 
 
@@ -77,3 +84,70 @@ def test_device_key_is_sealed_with_the_account_secret(tmp_path, monkeypatch):
         == key.to_bytes()
     with pytest.raises(client_documents.DocumentError, match="does not open"):
         client_documents._unseal("wrong", "bob@example.org", sealed)
+
+
+def test_a_cached_certificate_check_is_per_ca(tmp_path):
+    """The approver's certificate is verified once per process, but only against the CA it
+    verified with: another organisation's CA, or a certificate it did not issue, still fails."""
+    key = PrivateKey.generate(get_curve("TCA"))
+    request = CertificateRequest.create(Name.parse("CN=bob@example.org"), key).to_pem()
+    cert = ca.issue(tmp_path / "a", "example.org", request, "bob@example.org")
+    ours = ca.authority(tmp_path / "a", "example.org").certificate
+    theirs = ca.authority(tmp_path / "b", "example.org").certificate
+    document = b"the document"
+    digests = {"256": streebog256(document).hexdigest()}
+    good = cms.sign(document, key, cert, detached=True)
+    for _ in range(2):  # the second time from the cache
+        assert signing.check_approval(good, digests, ours, "bob@example.org") == cert
+    with pytest.raises(signing.SignatureError, match="does not verify"):
+        signing.check_approval(good, digests, theirs, "bob@example.org")
+    forged = ca.issue(tmp_path / "b", "example.org", request, "bob@example.org")
+    with pytest.raises(signing.SignatureError, match="does not verify"):
+        signing.check_approval(cms.sign(document, key, forged, detached=True), digests, ours,
+                               "bob@example.org")
+
+
+def test_review_trusts_the_scanners_digests_only_for_the_shared_key_and_hash():
+    material = bytes(range(32))
+    shared = base64.b64encode(material).decode()
+    detail = {"streebog256": "a" * 64, "streebog512": "b" * 128,
+              "key_check": content.key_check(material)}
+    assert content.scan_facts(detail, "c" * 64, "c" * 64, shared) == {"256": "a" * 64,
+                                                                       "512": "b" * 128}
+    assert content.key_check(material) != content.key_check(bytes(32))
+    assert material.hex() not in content.key_check(material)
+    other = base64.b64encode(bytes(32)).decode()
+    for facts in ((detail, "c" * 64, "d" * 64, shared),  # scanned bytes are not the document
+                  (detail, "c" * 64, "c" * 64, other),  # participants got another key
+                  (detail, "c" * 64, "c" * 64, "not base64!"),
+                  ({"streebog256": "a" * 64, "key_check": detail["key_check"]}, "c" * 64,
+                   "c" * 64, shared),  # no 512-bit digest recorded
+                  (None, None, "c" * 64, shared)):  # no verdict detail at all
+        assert content.scan_facts(*facts) is None
+
+
+def test_one_scan_asks_libmagic_once(monkeypatch):
+    asked = []
+    real = magic.from_buffer
+    monkeypatch.setattr(magic, "from_buffer", lambda data, **kw: asked.append(1) or real(
+        data, **kw))
+    mime_of = MimeOf()
+    kind = FileTypeCheck((), 1 << 20, mime_of)
+    dlp = DlpScan(("SECRET",), mime_of)
+    text = b"a plain text memo, marked SECRET\n" * 10
+    kind.feed(text)
+    dlp.feed(text)
+    assert kind.result() is None and kind.mime().startswith("text/")
+    assert dlp.result() == ["SECRET"] and len(asked) == 1
+    kind.feed(b"\x00\x01 more bytes")  # the head changed: asked again, never a stale answer
+    kind.mime()
+    assert len(asked) == 2
+
+
+def test_scan_digests_are_the_documents(monkeypatch):
+    data = b"x" * 70000 + b"tail"
+    digests = hash_only([data[:65536], data[65536:]], streebog=True)
+    assert digests.sha256.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert digests.detail() == {"streebog256": streebog256(data).hexdigest(),
+                                "streebog512": streebog512(data).hexdigest()}
+    assert hash_only([data]).detail() == {}
