@@ -63,7 +63,7 @@ ACK_DELAY = 0.1
 # is a stanza out and an answer in, and a message already costs a receipt each way. What
 # is unacknowledged is re-sent after resumption either way
 SM_WINDOW = 20
-MAX_DEFERRED_READS = 8  # reads a turn may wait for before it commits (_more_input)
+SENT_DELAY = 0.05  # at the latest, records of our sent stanzas are written this much later
 
 
 def store_path(jid: str, resource: str) -> Path:
@@ -95,6 +95,7 @@ class Client:
         self.resource = resource
         self.xmpp = self._make_xmpp()
         self.store = store or Store(store_path(account.jid, resource))
+        self.store.before_read = self.store_pending
         self.reconnect = reconnect
         self.backoff = Backoff()
         self._events: asyncio.Queue[Event] = asyncio.Queue()
@@ -104,8 +105,9 @@ class Client:
         self._tasks: set[asyncio.Task] = set()
         self._ack: asyncio.TimerHandle | None = None
         self._turn: list[Event] | None = None  # events held until the turn's writes commit
-        self._deferred = 0  # reads the open turn waited for (_more_input)
-        self._sent: list[Callable[[], None]] = []  # store writes for stanzas sent this turn
+        # store writes for stanzas we sent, each with the stream's flush count at sending
+        self._sent: list[tuple[int, Callable[[], None]]] = []
+        self._sent_timer: asyncio.TimerHandle | None = None
         self.chat = Chat(self)
         self.history = History(self)
         self.roster = Roster(self)
@@ -156,7 +158,7 @@ class Client:
         on("ssl_invalid_cert", lambda e: self._fail(CertificateError(
             f"server certificate invalid: {e}")))
         on("disconnected", self._on_disconnected)
-        self.xmpp.after_read.append(self._read_done)
+        self.xmpp.after_read.append(self._end_turn)
         self.xmpp.remove_handler("Stream Management Request Ack")
         # matched by tag: RequestAck has no plugin_attrib, so a StanzaPath never matches it
         # (no ack at all, and ejabberd drops the stream after 60 s)
@@ -175,71 +177,76 @@ class Client:
 
     def hold(self) -> None:
         """Make the rest of this event-loop turn one store transaction, committed when the
-        socket read being handled is done or at the start of the next turn (later only
-        while more input already waits: ``_more_input``), and hold back the events emitted
-        meanwhile until it is: nothing is shown before it is stored (a crash never shows a
-        message twice), and the stanzas of one read share one commit."""
+        socket read being handled is done or at the start of the next turn, and hold back
+        the events emitted meanwhile until it is: nothing is shown before it is stored (a
+        crash never shows a message twice), and the stanzas of one read share one commit.
+        Records of what we sent earlier and is on the wire go first in it."""
         if self._turn is None:
             self._turn = []
             self.store.begin()
-            asyncio.get_running_loop().call_soon(self._turn_due)
+            asyncio.get_running_loop().call_soon(self._end_turn)
+            self._store_sent()
 
     def after_send(self, write: Callable[[], None]) -> None:
         """Record something we sent (our message, correction, reaction) once it is on the
-        wire, at the end of the turn; such writes keep their order. A crash before then
-        loses nothing: catch-up brings our own messages back."""
-        self.hold()
-        self._sent.append(write)
+        wire: in the next transaction of this device (typically the one storing the reply),
+        at the latest ``SENT_DELAY`` later, or before the store is read (``store_pending``);
+        such writes keep their order. A commit of its own per sent message was half the
+        store's commits in a conversation. A crash before then loses nothing: catch-up
+        brings our own messages back."""
+        self._sent.append((self.xmpp.flushes, write))
+        if self._sent_timer is None:
+            self._sent_timer = asyncio.get_running_loop().call_later(SENT_DELAY,
+                                                                     self._sent_due)
 
-    def _read_done(self) -> None:
-        """After a socket read: end the turn, unless more input already waits (see
-        ``_more_input``; the turn's scheduled end is still pending then)."""
-        if self._turn is not None and not self._more_input():
-            self._end_turn()
+    def _sent_due(self) -> None:
+        self._sent_timer = None
+        self.store_pending()
 
-    def _turn_due(self) -> None:
-        """The turn's scheduled end: put off by a loop turn while more input waits."""
-        if self._turn is not None and self._more_input():
-            asyncio.get_running_loop().call_soon(self._turn_due)
+    def store_pending(self) -> None:
+        """Write the records of what we sent now (into the open transaction, or one of
+        their own committed at the end of the turn), so a read of the store sees them."""
+        if not self._sent:
             return
-        self._end_turn()
+        if self._turn is None:
+            self.hold()
+        else:
+            self._store_sent()
+        if self._sent and self._sent_timer is None:  # not on the wire yet: try again later
+            self._sent_timer = asyncio.get_running_loop().call_later(SENT_DELAY,
+                                                                     self._sent_due)
 
-    def _more_input(self) -> bool:
-        """Whether to keep the turn open for input already waiting on the socket: the
-        stanzas of a burst then share one commit instead of one per read (commits are the
-        store's largest cost per message), without waiting for anything that has not
-        arrived. Bounded, so that a stream that never pauses still commits."""
-        if self._deferred < MAX_DEFERRED_READS and self.xmpp.more_to_read():
-            self._deferred += 1
-            return True
-        return False
+    def _store_sent(self) -> None:
+        """Run the pending records of sent stanzas that are on the wire, in order: written
+        by a flush after they were sent, and nothing left in slixmpp's queue (every out
+        filter is synchronous, so an empty queue means everything sent so far was
+        written)."""
+        xmpp = self.xmpp
+        if not self._sent or not xmpp.waiting_queue.empty():
+            return
+        done = next((i for i, (flushes, _) in enumerate(self._sent)
+                     if flushes >= xmpp.flushes), len(self._sent))
+        writes, self._sent = self._sent[:done], self._sent[done:]
+        for _, write in writes:  # each one statement, so a failed one leaves nothing behind
+            try:
+                write()
+            except (sqlite3.Error, ValueError):
+                log.exception("could not store a sent message")
 
     def _end_turn(self) -> None:
         """Commit and emit (at the start of the next turn, or at once after a socket read:
         whichever comes first ends the turn)."""
         if self._turn is None:
             return
-        self._deferred = 0
         self.xmpp.flush()
         events, self._turn = self._turn, None
-        # stanzas still queued for slixmpp's sender (a read ended the turn) are not on the
-        # wire yet: their records wait for the next turn (every out filter is synchronous,
-        # so an empty queue means everything sent so far was written)
-        on_wire = self.xmpp.waiting_queue.empty()
-        writes, self._sent = (self._sent, []) if on_wire else ([], self._sent)
-        for write in writes:  # each one statement, so a failed one leaves nothing behind
-            try:
-                write()
-            except (sqlite3.Error, ValueError):
-                log.exception("could not store a sent message")
+        self._store_sent()
         try:
             self.store.end()
         except sqlite3.Error:
             log.exception("store commit failed; the turn's events go out unstored")
         for event in events:
             self._events.put_nowait(event)
-        if self._sent:
-            self.hold()
 
     async def events(self) -> AsyncIterator[Event]:
         """Every event in arrival order; several iterators share (split) one queue."""
@@ -368,6 +375,8 @@ class Client:
         if self.xmpp.transport is not None:
             with suppress(AttributeError):  # same slixmpp SSL teardown race as in _abort
                 await self.xmpp.disconnect(wait=2.0)
+        self.store_pending()  # what we sent before closing is on the wire by now
+        self._end_turn()
 
     async def __aenter__(self) -> Client:
         await self.connect()

@@ -30,7 +30,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,6 +138,8 @@ class Store:
         self._depth = self._opened = 0  # batches open, batches that have written
         self._pointers: dict[str, str] = {}  # pointer moves of the open transaction
         self._marks: list[dict[str, str]] = []  # those pending when each open batch began
+        # called before a read of messages: the client writes records it still holds back
+        self.before_read: Callable[[], None] | None = None
         self._add_positions()
         self.db.execute(INDEX)
 
@@ -292,6 +294,7 @@ class Store:
 
     def body(self, peer: str, sender: str, msg_id: str) -> str | None:
         """The stored body of a message, None when the message is unknown."""
+        self._pending()
         row = self.db.execute(
             "SELECT body FROM messages WHERE peer = ? AND sender = ? AND msg_id = ?",
             (peer, sender, msg_id)).fetchone()
@@ -326,6 +329,10 @@ class Store:
             self._write("DELETE FROM reactions WHERE peer=? AND msg_id=? AND sender=?",
                         (peer, ref, sender))
 
+    def _pending(self) -> None:
+        if self.before_read is not None:
+            self.before_read()
+
     def pointer(self, archive: str) -> str | None:
         """The archive id up to which this device has every message (including a move
         not committed yet)."""
@@ -352,6 +359,7 @@ class Store:
 
     def history(self, peer: str, limit: int = 50) -> list[dict]:
         """The last ``limit`` messages with ``peer`` (contact or room), in archive order."""
+        self._pending()
         rows = self.db.execute(
             "SELECT seq, msg_id, stanza_id, sender, nick, kind, outgoing, body, ts, reply_to,"
             " edited, retracted FROM messages WHERE peer = ? ORDER BY pos DESC, seq DESC"
@@ -373,10 +381,12 @@ class Store:
 
     def peers(self) -> list[tuple[str, str, int]]:
         """(peer, kind, message count) for every conversation, most recent first."""
+        self._pending()
         return self.db.execute(
             "SELECT peer, kind, count(*) FROM messages GROUP BY peer ORDER BY max(ts) DESC"
         ).fetchall()
 
     def count(self, peer: str) -> int:
+        self._pending()
         return self.db.execute("SELECT count(*) FROM messages WHERE peer = ?",
                                (peer,)).fetchone()[0]

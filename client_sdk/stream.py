@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import re
-import select
 from collections.abc import Callable
 from inspect import iscoroutinefunction
 from typing import Any
@@ -137,6 +136,7 @@ class Stream(ClientXMPP):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._out: list[bytes] = []
+        self.flushes = 0  # writes of gathered stanzas so far (dropped ones included)
         self._by_root: dict[str, list[Candidate]] = {}
         self._all_sync: bool | None = None
         self._root_classes: dict[str, type[StanzaBase]] = {}
@@ -203,18 +203,6 @@ class Stream(ClientXMPP):
             self.loop.call_soon(self.flush)
         self._out.append(data.encode() if isinstance(data, str) else data)
 
-    def more_to_read(self) -> bool:
-        """Whether bytes already wait on the socket (reading would not block)."""
-        sock = self.transport.get_extra_info("socket") if self.transport else None
-        if sock is None:
-            return False
-        try:
-            poller = select.poll()
-            poller.register(sock.fileno(), select.POLLIN)
-            return bool(poller.poll(0))
-        except (OSError, ValueError):
-            return False
-
     def flush(self) -> None:
         """Write what was gathered, in order (dropped if the connection is gone meanwhile:
         stream management re-sends unacknowledged stanzas after resumption)."""
@@ -222,6 +210,8 @@ class Stream(ClientXMPP):
             for ride_along in self.before_flush:
                 ride_along()
         out, self._out = self._out, []
+        if out:
+            self.flushes += 1
         if out and self.transport:
             super().send_raw(b"".join(out))
 

@@ -4,6 +4,7 @@ retractions, replies, reactions, two devices with carbons, roster, presence, blo
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 
@@ -36,6 +37,34 @@ async def test_message_ids_receipts_markers_states(make):
     bob.chat.set_state(alice.jid, "composing")
     state = await wait_for(alice, ev.ChatState, lambda e: e.state == "composing")
     assert state.peer == bob.jid
+
+
+def committed_bodies(client, peer: str) -> list[str]:
+    """What another connection to the device's store sees (committed rows only)."""
+    db = sqlite3.connect(client.store.path)
+    try:
+        return [row[0] for row in db.execute(
+            "SELECT body FROM messages WHERE peer = ? ORDER BY pos, seq", (peer,))]
+    finally:
+        db.close()
+
+
+async def test_own_messages_stored_in_order_with_the_replies(make):
+    """Our sent messages are recorded with the next transaction (or a moment later), still
+    ahead of the replies they got, visible to a read at once and committed soon after."""
+    alice, bob = await make("alice"), await make("bob")
+    for i in range(3):
+        alice.chat.send(bob.jid, f"ping {i}")
+        await wait_for(bob, ev.ChatMessage, lambda e, i=i: e.body == f"ping {i}")
+        bob.chat.send(alice.jid, f"pong {i}")
+        await wait_for(alice, ev.ChatMessage, lambda e, i=i: e.body == f"pong {i}")
+    expected = [f"{word} {i}" for i in range(3) for word in ("ping", "pong")]
+    assert [r["body"] for r in alice.store.history(bob.jid)] == expected
+    alice.chat.send(bob.jid, "last word")
+    await asyncio.sleep(0)  # on the wire
+    assert alice.store.count(bob.jid) == 7  # a read sees it before any commit
+    await asyncio.sleep(0.3)
+    assert committed_bodies(alice, bob.jid) == [*expected, "last word"]
 
 
 async def test_correction_retraction_reply_reactions(make):
