@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,10 +30,12 @@ from xml.sax.saxutils import escape, quoteattr
 import psycopg
 from celery import Celery
 from psycopg_pool import ConnectionPool
-from slixmpp import ET
+from slixmpp import ET, JID
 from slixmpp.exceptions import XMPPError
 from slixmpp.plugins.xep_0004 import Form
 from slixmpp.stanza import Iq
+from slixmpp.xmlstream.handler import CoroutineCallback
+from slixmpp.xmlstream.matcher import StanzaPath
 
 from workflow import ca, documents
 from workflow import routes as routes_mod
@@ -64,6 +68,35 @@ class Command:
 def _attr(value: str) -> str:
     """An XML attribute value, quoted and escaped."""
     return quoteattr(value, {"'": "&apos;", '"': "&quot;"})
+
+
+def _serialise(el: ET.Element, xmlns: str = "") -> str:
+    """A form (every element in jabber:x:data, declared once on the root) as XML text."""
+    tag = el.tag.rpartition("}")[2]
+    attrs = "".join(f" {k}={_attr(v)}" for k, v in el.attrib.items())
+    inner = escape(el.text or "") + "".join(_serialise(child) + escape(child.tail or "")
+                                            for child in el)
+    return f"<{tag}{xmlns}{attrs}>{inner}</{tag}>"
+
+
+def _raw_values(form: ET.Element) -> dict[str, list[str]]:
+    """The values of a submitted form's fields, read from its XML."""
+    return {field.get("var", ""): [v.text or "" for v in field.findall(f"{{{NS_DATA}}}value")]
+            for field in form.findall(f"{{{NS_DATA}}}field")}
+
+
+def _field_values(command: Command, raw: dict[str, Any]) -> dict[str, str]:
+    """The command's fields (several values joined by newlines; missing ones empty),
+    each at most MAX_FIELD characters."""
+    values: dict[str, str] = {}
+    for var, _kind, _label in command.fields + command.optional:
+        value = raw.get(var, "")
+        value = "\n".join(value) if isinstance(value, list) else str(value or "")
+        if len(value) > MAX_FIELD:
+            raise XMPPError("not-acceptable", f"field {var!r} is {len(value)} characters; "
+                            f"at most {MAX_FIELD}")
+        values[var] = value
+    return values
 
 
 def _x(kind: str, title: str) -> ET.Element:
@@ -128,6 +161,11 @@ class WorkflowComponent(Component):
         for command in COMMANDS:
             self.plugin["xep_0050"].add_command(node=command.node, name=command.name,
                                                 handler=self._starter(command))
+        # one-step executions skip the plugin's session machinery (see _on_command)
+        self.remove_handler("Ad-Hoc Execute")
+        self.register_handler(CoroutineCallback("Ad-Hoc Execute",
+                                                StanzaPath("iq@type=set/command"),
+                                                self._on_command))
 
     async def _open_pool(self, _event: object) -> None:
         await asyncio.to_thread(self.pool.open, False)
@@ -181,6 +219,40 @@ class WorkflowComponent(Component):
             f"<body>{escape(body)}</body><notice xmlns='{NS_WORKFLOW}' "
             f"document={attr(str(doc_id))} event={attr(key)}/></message>")
 
+    async def _on_command(self, iq: Iq) -> None:
+        """A filled form executed in one step (what ``oplot`` sends, and every command
+        without fields) is answered here, read and written as XML: slixmpp's XEP-0050
+        plugin would copy the request, keep a session for it and build the reply stanza
+        plugin by plugin, which cost more than most commands. Anything else (a blank form
+        asked for, a multi-step session, cancel) goes to the plugin as before."""
+        cmd = iq.xml.find(f"{{{NS_COMMANDS}}}command")
+        command = _BY_NODE.get(cmd.get("node", "")) if cmd is not None else None
+        form = cmd.find(f"{{{NS_DATA}}}x") if cmd is not None else None
+        filled = form is not None and form.get("type") == "submit"
+        if (command is None or cmd.get("sessionid") or cmd.get("action", "execute") != "execute"
+                or command.fields and not filled):
+            self.plugin["xep_0050"]._handle_command(iq)
+            return
+        jid = iq["from"]
+        raw = _raw_values(form) if filled else {}
+        result = await self._run(command, jid, _field_values(command, raw))
+        body = _serialise(result.xml, f" xmlns='{NS_DATA}'")
+        self.send_raw(
+            f"<iq type='result' id={_attr(iq['id'])} from={_attr(iq['to'].full)} "
+            f"to={_attr(jid.full)}><command xmlns='{NS_COMMANDS}' node={_attr(command.node)} "
+            f"sessionid={_attr(uuid.uuid4().hex)} status='completed'>{body}</command></iq>")
+
+    async def _run(self, command: Command, jid: JID, values: dict[str, str]) -> Form:
+        """Run ``command`` for ``jid`` in a thread; its errors as XMPP errors."""
+        if jid.domain != self.domain:
+            raise XMPPError("forbidden", "the workflow serves its own domain only")
+        try:
+            return await asyncio.to_thread(command.run, self, jid.bare, values)
+        except WorkflowError as exc:
+            raise XMPPError(exc.condition, str(exc)[:2000]) from exc
+        except ca.EnrollmentError as exc:
+            raise XMPPError("bad-request", str(exc)[:2000]) from exc
+
     def _starter(self, command: Command):
         async def start(iq: Iq, session: dict) -> dict:
             submitted = [f for f in iq["command"]["substanzas"] if isinstance(f, Form)]
@@ -189,39 +261,24 @@ class WorkflowComponent(Component):
             blank = _form("form", command.name)
             for var, kind, label in command.fields:
                 blank.add_field(var=var, ftype=kind, label=label)
+            # a partial of a coroutine method: slixmpp awaits the next step only when it
+            # can tell it is a coroutine function (a lambda returning one was never run)
             session.update(payload=blank, has_next=False,
-                           next=lambda form, s: self._finish(command, s, [form]))
+                           next=functools.partial(self._submitted, command))
             return session
         return start
 
+    async def _submitted(self, command: Command, form: Any, session: dict) -> dict:
+        """The second step of a two-step execution: the blank form, filled."""
+        return await self._finish(command, session, [form])
+
     async def _finish(self, command: Command, session: dict, forms: list) -> dict:
-        jid = session["from"]
-        if jid.domain != self.domain:
-            raise XMPPError("forbidden", "the workflow serves its own domain only")
-        values = self._values(command, forms)
-        try:
-            result = await asyncio.to_thread(command.run, self, jid.bare, values)
-        except WorkflowError as exc:
-            raise XMPPError(exc.condition, str(exc)[:2000]) from exc
-        except ca.EnrollmentError as exc:
-            raise XMPPError("bad-request", str(exc)[:2000]) from exc
+        raw = forms[0].get_values() if forms and isinstance(forms[0], Form) else {}
+        result = await self._run(command, session["from"], _field_values(command, raw))
         session.update(payload=result, next=None, has_next=False)
         asyncio.get_running_loop().call_later(
             30, self.plugin["xep_0050"].sessions.pop, session["id"], None)
         return session
-
-    @staticmethod
-    def _values(command: Command, forms: list) -> dict[str, str]:
-        values: dict[str, str] = {}
-        raw = forms[0].get_values() if forms and isinstance(forms[0], Form) else {}
-        for var, _kind, _label in command.fields + command.optional:
-            value = raw.get(var, "")
-            value = "\n".join(value) if isinstance(value, list) else str(value or "")
-            if len(value) > MAX_FIELD:
-                raise XMPPError("not-acceptable", f"field {var!r} is {len(value)} characters; "
-                                f"at most {MAX_FIELD}")
-            values[var] = value
-        return values
 
     def db(self):
         return self.pool.connection()
@@ -363,3 +420,4 @@ COMMANDS = (
             (("request", "text-multi", "Certificate request (PEM)"),), _enroll),
     Command("package", "Final package", (("document", "text-single", "Document"),), _package),
 )
+_BY_NODE = {command.node: command for command in COMMANDS}
