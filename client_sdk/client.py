@@ -377,6 +377,7 @@ class Client:
                 await self.xmpp.disconnect(wait=2.0)
         self.store_pending()  # what we sent before closing is on the wire by now
         self._end_turn()
+        self.store.flush_pointers()
 
     async def __aenter__(self) -> Client:
         await self.connect()

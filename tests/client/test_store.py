@@ -64,3 +64,39 @@ def test_store_without_positions_gets_them(tmp_path):
     db.commit()
     db.close()
     assert bodies(Store(path)) == ["early", "late", "mine"]
+
+
+def written_pointer(store: Store) -> str | None:
+    """The pointer as committed (what a restarted device would start from)."""
+    db = sqlite3.connect(store.path)
+    try:
+        row = db.execute("SELECT last_id FROM sync WHERE archive = ?", (ME,)).fetchone()
+    finally:
+        db.close()
+    return row[0] if row else None
+
+
+def test_pointer_moves_are_written_with_their_messages_never_ahead(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    for n in (1, 2, 3):  # three transactions within a second: the first move is written
+        with store.batch():
+            store.add(ME, incoming(f"m{n}", f"170000000000000{n}"))
+            store.set_pointer(ME, f"170000000000000{n}")
+    assert written_pointer(store) == "1700000000000001", "a pointer behind is safe"
+    assert store.pointer(ME) == "1700000000000003", "this device reads its newest move"
+    try:
+        with store.batch():
+            store.add(ME, incoming("m4", "1700000000000004"))
+            store.set_pointer(ME, "1700000000000004")
+            raise RuntimeError("the batch fails")
+    except RuntimeError:
+        pass
+    assert store.pointer(ME) == "1700000000000003", "a failed batch undoes its move"
+    assert bodies(store) == ["m1", "m2", "m3"]
+    store.flush_pointers()
+    assert written_pointer(store) == "1700000000000003"
+    with store.batch():
+        store.add(ME, incoming("m5", "1700000000000005"))
+        store.set_pointer(ME, "1700000000000005")
+    store.close()  # closing writes what is pending
+    assert written_pointer(Store(tmp_path / "s.sqlite3")) == "1700000000000005"
