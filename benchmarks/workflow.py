@@ -8,8 +8,9 @@ stack's own worker is stopped for the run so only the measured workers take task
 round carol keeps ``--inflight`` documents (~36 KB memos) in the workflow, submitting a new
 one whenever one is archived (a closed loop: the flow is steady), while bob (stage 1) and
 alice (stage 2) approve whatever reaches them, each keeping a few requests in flight. The
-approvers act on the workflow's notices (no polling) and sign the task they were given (no
-second task listing). The rate is documents archived per minute between the ``--warmup``-th
+approvers act on the workflow's notices (no polling): they list their tasks on the document
+a notice names (one row, not every open task) and sign the task they were given (no second
+task listing). The rate is documents archived per minute between the ``--warmup``-th
 archival and ``--docs`` archivals later (database commit times): workers connected, keys and
 connections loaded, the pipeline full and not yet draining, alike on both sides. The
 database is dropped first, so no task of an earlier run is in the way. Worker counts
