@@ -5,7 +5,6 @@ with E2E attached but not started nothing is uploaded or sent."""
 from __future__ import annotations
 
 import base64
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -15,7 +14,7 @@ from client_sdk.client import Client
 from client_sdk.e2e import E2E, KeyStore
 from client_sdk.e2e.errors import PolicyViolation
 from client_sdk.files import Files
-from tests.files.conftest import db_row, new_account, wait_offer
+from tests.files.conftest import db_row, new_account, random_bytes, wait_offer
 from xmpp_server_plugins.config import Config
 
 pytestmark = pytest.mark.stack
@@ -69,7 +68,7 @@ async def test_offer_is_sealed_and_the_archive_holds_no_key(stack, sealed, tmp_p
     bob = await sealed("bob", profile)
     alice = await sealed("alice", profile)
     src = tmp_path / "plan.txt"
-    src.write_bytes(os.urandom(300_000))
+    src.write_bytes(random_bytes(300_000))
     offer = await alice.files.send(bob.jid, src, standard=standard)
     got = await wait_offer(bob, timeout=30)
     assert (got.id, got.url, got.key, got.cipher) == (offer.id, offer.url, offer.key,

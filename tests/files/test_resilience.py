@@ -17,7 +17,14 @@ from rich.console import Console
 from client_sdk import accounts
 from deploy.local.procs import Registry
 from deploy.local.stack import Stack
-from tests.files.conftest import RssSampler, db_row, file_id, new_account, wait_verdict
+from tests.files.conftest import (
+    RssSampler,
+    db_row,
+    file_id,
+    new_account,
+    random_bytes,
+    wait_verdict,
+)
 from tests.files.test_bad_input import get
 
 pytestmark = pytest.mark.stack
@@ -26,9 +33,11 @@ MB = 1 << 20
 
 def random_file(path, size: int):
     with open(path, "wb") as fh:
-        for _ in range(size // MB):
+        fh.write(random_bytes(min(size, MB)))  # a head the file-type check lets through
+        for _ in range(size // MB - 1):
             fh.write(os.urandom(MB))
-        fh.write(os.urandom(size % MB))
+        if size > MB:
+            fh.write(os.urandom(size % MB))
     return path
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from client_sdk.events import ChatMessage
 from client_sdk.files import FileBlocked, IntegrityError
-from tests.files.conftest import db_row, file_id, tls, wait_offer, wait_verdict
+from tests.files.conftest import db_row, file_id, random_bytes, tls, wait_offer, wait_verdict
 from xmpp_server_plugins.files.cli import rotate
 from xmpp_server_plugins.files.keys import MasterKeys
 from xmpp_server_plugins.files.storage import Storage
@@ -79,7 +79,7 @@ async def _notice(client, stack) -> ChatMessage:
 async def test_tampered_stored_file_fails_integrity_on_download(stack, users, tmp_path):
     alice, bob = await users("alice", "bob")
     src = tmp_path / "data.bin"
-    src.write_bytes(os.urandom(3 << 20))
+    src.write_bytes(random_bytes(3 << 20))
     offer = await alice.files.send(bob.jid, src, allow_plaintext_offer=True)
     assert wait_verdict(stack, file_id(offer.url))[0] == "clean"
     path = Storage(stack.upload.storage_path).path(file_id(offer.url))
@@ -119,7 +119,7 @@ async def test_room_file_is_readable_by_members_only(stack, users, tmp_path):
 async def test_standard_client_link_round_trips(stack, users, tmp_path):
     alice, bob = await users("alice", "bob")
     src = tmp_path / "photo.jpg"
-    src.write_bytes(os.urandom(200_000))
+    src.write_bytes(random_bytes(200_000))
     offer = await alice.files.send(bob.jid, src, standard=True, allow_plaintext_offer=True)
     got = await wait_offer(bob)
     assert got.cipher == offer.cipher
@@ -130,7 +130,7 @@ async def test_standard_client_link_round_trips(stack, users, tmp_path):
 async def test_master_key_rotation_keeps_files_readable(stack, users, tmp_path):
     alice, bob = await users("alice", "bob")
     src = tmp_path / "keep.bin"
-    src.write_bytes(os.urandom(100_000))
+    src.write_bytes(random_bytes(100_000))
     await alice.files.send(bob.jid, src, allow_plaintext_offer=True)
     got = await wait_offer(bob)
     before = MasterKeys(stack.state_dir).current_id()
@@ -146,7 +146,7 @@ async def test_interrupted_download_resumes_from_the_part_file(stack, users, tmp
     a Range request; a damaged part file fails the integrity check and is discarded."""
     alice, bob = await users("alice", "bob")
     src = tmp_path / "long.bin"
-    src.write_bytes(os.urandom((5 << 20) // 2 + 7))
+    src.write_bytes(random_bytes((5 << 20) // 2 + 7))
     offer = await alice.files.send(bob.jid, src, allow_plaintext_offer=True)
     got = await wait_offer(bob)
     assert wait_verdict(stack, file_id(offer.url))[0] == "clean"
