@@ -59,6 +59,17 @@ class Dropped(ValueError):
     """An incoming stanza we refuse; the message says why (it goes to the log)."""
 
 
+class Claimed(Dropped):
+    """A stanza a payload hook took over (an encrypted message, decrypted asynchronously
+    and ingested again as plaintext): the normal path, so logged at debug level only."""
+
+
+def log_dropped(what: str, sender: object, why: Dropped) -> None:
+    """Refusals are warnings; a hook's claim is not a refusal."""
+    level = logging.DEBUG if isinstance(why, Claimed) else logging.WARNING
+    log.log(level, "dropped %s from %s: %s", what, sender, why)
+
+
 class PayloadHook(Protocol):
     """Where message payloads pass through (end-to-end encryption plugs in here)."""
 
@@ -273,7 +284,7 @@ class Chat:
         try:
             self._dispatch(msg)
         except Dropped as why:
-            log.warning("dropped message from %s: %s", msg["from"], why)
+            log_dropped("message", msg["from"], why)
         except Exception:
             log.exception("dropped malformed message from %s", msg["from"])
 
@@ -330,7 +341,7 @@ class Chat:
         ``msg[...]`` lookup goes through slixmpp's generic interface machinery."""
         for hook in self.hooks:
             if not hook.incoming(msg):
-                raise Dropped("refused by a payload hook")
+                raise Claimed("taken over by a payload hook")
         kind = msg.xml.get("type", "normal")
         if kind == "error":
             return [self._error(msg)]

@@ -20,7 +20,7 @@ from slixmpp import Message
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
-from client_sdk.chat import Dropped
+from client_sdk.chat import Dropped, log_dropped
 from client_sdk.errors import ProtocolError
 from client_sdk.events import ChatMessage, Event, SyncDone
 
@@ -186,8 +186,7 @@ class History:
                     found = chat.ingest(entry.msg, archive, entry.stanza_id or entry.pointer,
                                         archived=entry.archived)
                 except Dropped as why:
-                    log.warning("dropped message %s from %s: %s", entry.pointer,
-                                entry.msg["from"], why)
+                    log_dropped(f"message {entry.pointer}", entry.msg["from"], why)
                     found = []
                 if not entry.archived:
                     chat.acknowledge(entry.msg, found)

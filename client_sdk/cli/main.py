@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
@@ -388,7 +389,7 @@ async def _room_send(args: argparse.Namespace) -> int:
 # -- parser ------------------------------------------------------------------------------
 
 class Parser(argparse.ArgumentParser):
-    """A parser whose shared options (``--as``, ``--resource``, ``--json``) every command
+    """A parser whose shared options (``--as``, ``--resource``, ``--json``, ``-v``) every command
     and command group accepts, anywhere on its line.
 
     Subparsers are built with the parent's class, so the whole tree gets them. Their
@@ -403,6 +404,8 @@ class Parser(argparse.ArgumentParser):
                           help="device name (default oplot)")
         self.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                           help="machine-readable output")
+        self.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                          help="log protocol details (debug level) to stderr")
         self._intermixing = False
 
     def parse_known_args(self, args: Sequence[str] | None = None,
@@ -422,7 +425,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="oplot", description="Oplot messenger client")
-    parser.set_defaults(as_="", resource="oplot", json=False)
+    parser.set_defaults(as_="", resource="oplot", json=False, verbose=False)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def cmd(name: str, func: Handler, help: str, parent=sub) -> argparse.ArgumentParser:
@@ -500,8 +503,19 @@ def _exit_code(exc: BaseException) -> int:
     return next(code for cls, code in EXIT_CODES if isinstance(exc, cls))
 
 
+def _setup_logging(verbose: bool) -> None:
+    """Warnings to stderr, one line each. The OMEMO library's notices on the normal path
+    (a new device not yet in its own list, a sender's device fetched on first contact) are
+    shown only with -v, with everything else at debug level."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="oplot: %(levelname)s: %(name)s: %(message)s")
+    if not verbose:
+        logging.getLogger("omemo").setLevel(logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
     if args.command == "contacts" and args.action and not args.jid:
         print("oplot: error: contacts add/approve/deny/remove needs a JID", file=sys.stderr)
         return 2

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Iterator
 
 import pytest
 
-from client_sdk.cli.main import build_parser
+from client_sdk.cli.main import _setup_logging, build_parser
 
 SHARED = ["--as", "alice", "--json"]
 
@@ -52,3 +53,23 @@ def test_shared_options_anywhere(words, positionals, required):
 def test_contacts_add_with_as_before_the_jid():
     assert parsed(["contacts", "add", "--as", "alice", "bob@example.org"]) == parsed(
         ["contacts", "add", "bob@example.org", "--as", "alice"])
+
+
+@pytest.mark.parametrize("argv", [["-v", "history", "bob"], ["history", "bob", "--verbose"],
+                                  ["history", "--as", "alice", "-v", "bob"]])
+def test_verbose_anywhere(argv):
+    assert build_parser().parse_args(argv).verbose is True
+
+
+def test_omemo_notices_only_when_verbose():
+    """The OMEMO library's normal-path warnings ("own device id was not included…") are
+    hidden unless -v; our own warnings still reach stderr."""
+    omemo = logging.getLogger("omemo")
+    before = omemo.level
+    try:
+        _setup_logging(verbose=False)
+        assert not omemo.isEnabledFor(logging.WARNING)
+        assert logging.getLogger("client_sdk.chat").isEnabledFor(logging.WARNING)
+        assert build_parser().parse_args(["history", "bob"]).verbose is False
+    finally:
+        omemo.setLevel(before)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import logging
 
 import pytest
 from slixmpp import JID
@@ -40,7 +41,8 @@ async def raw_with(device, text_id: str, timeout: float = 10.0):
     raise AssertionError(f"no raw stanza {text_id}")
 
 
-async def test_gost_one_to_one_both_ways(stack, devices):
+async def test_gost_one_to_one_both_ways(stack, devices, caplog):
+    caplog.set_level(logging.DEBUG, logger="client_sdk")
     alice = await devices(new_user(stack, "alice"))
     bob = await devices(new_user(stack, "bob"))
     msg_id = await alice.e2e.send(bob.jid, "hello over GOST")
@@ -49,6 +51,11 @@ async def test_gost_one_to_one_both_ways(stack, devices):
     await bob.e2e.send(alice.jid, "and back")
     got = await alice.wait_for(incoming("and back"))
     assert alice.e2e.encryption(got.id) == NAMESPACE
+    # the encrypted originals are taken over by the E2E hook: the normal path, not a refusal
+    claimed = [r for r in caplog.records if "taken over by a payload hook" in r.getMessage()]
+    assert claimed and all(r.levelno == logging.DEBUG for r in claimed)
+    assert not [r.getMessage() for r in caplog.records
+                if r.levelno >= logging.WARNING and "dropped" in r.getMessage()]
 
 
 async def test_group_room_members_including_offline(stack, devices):
