@@ -274,6 +274,14 @@ class Engine:
             return f"could not re-key with {jid}/{device_id}: {exc}"
         return f"sent a fresh key exchange to {jid}/{device_id}; their next message will decrypt"
 
+    def _own_key_transport(self, message: Message, sender: str, identity: str) -> bool:
+        """An empty OMEMO message this very device sent (a session's key transport or
+        heartbeat), met again in our archive. OMEMO never encrypts for the sending device,
+        so it cannot be opened here, and there is nothing in it to show: it is not an
+        undecryptable message. (A message of ours with content comes from the store.)"""
+        return (sender == self.own_jid and message.device_id == self.device_id(identity)
+                and message.content.empty)
+
     def addressed(self, elements: list[ET.Element]) -> list[ET.Element]:
         """The encrypted elements of namespaces we speak, GOST first."""
         order = [e.namespace for e in registry.REGISTRY]
@@ -300,6 +308,8 @@ class Engine:
             try:
                 plain, device, _ = await sm.decrypt(message)
             except MessageNotForUs:
+                if self._own_key_transport(message, sender, entry.identity):
+                    return Decrypted(None, message.device_id, namespace, "")
                 last = DecryptError(
                     f"not encrypted for this device ({entry.identity} device "
                     f"{self.device_id(entry.identity)}): the sender did not know it yet",

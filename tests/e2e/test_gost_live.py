@@ -8,6 +8,7 @@ import base64
 import copy
 import logging
 
+import psycopg
 import pytest
 from slixmpp import JID
 
@@ -212,3 +213,38 @@ async def test_group_e2e_refused_in_open_room(stack, devices):
     await muc.set_room_config(JID(room), form, timeout=10)
     with pytest.raises(E2EError, match="members-only"):
         await alice.e2e.send(room, "must not go to an open room", kind="groupchat")
+
+
+async def test_own_key_transport_in_the_archive_is_not_a_message(stack, devices):
+    """The empty OMEMO message a device sends to complete a session is archived as ours;
+    on catch-up it is not shown as an undecryptable message (OMEMO never encrypts for the
+    sending device)."""
+    alice = await devices(new_user(stack, "alice"))
+    bob_account = new_user(stack, "bob")
+    bob = await devices(bob_account, key=b"b" * 32)
+    await alice.e2e.send(bob.jid, "first contact")
+    await bob.wait_for(incoming("first contact"))
+    ours = await _archived_from(stack, bob.jid, alice.jid)
+    assert ours, "bob's device sent no key transport to alice (nothing to test)"
+    await bob.close()
+    again = await devices(bob_account, key=b"b" * 32)
+    await alice.e2e.send(bob.jid, "second")
+    await again.wait_for(incoming("second"))
+    bodies = [row["body"] for row in again.client.store.history(alice.jid)]
+    assert "first contact" in bodies and "second" in bodies
+    assert not [b for b in bodies if b.startswith("[message could not be decrypted")], bodies
+    assert not [e for e in again.events if isinstance(e, Undecryptable)]
+
+
+async def _archived_from(stack, owner: str, peer: str, timeout: float = 10.0) -> int:
+    """How many messages without a body ``owner``'s archive holds as sent to ``peer``."""
+    user = owner.split("@")[0]
+    for _ in range(int(timeout / 0.2)):
+        with psycopg.connect(stack.app_dsn) as db:
+            (count,) = db.execute(
+                "SELECT count(*) FROM archive WHERE username = %s AND bare_peer = %s "
+                "AND txt = '' AND xml LIKE %s", (user, peer, f"%from='{owner}/%")).fetchone()
+        if count:
+            return count
+        await asyncio.sleep(0.2)
+    return 0
