@@ -31,9 +31,9 @@ from gost.magma import Magma
 __all__ = ["MGM_BULK_MIN_BLOCKS", "KuznyechikMGM", "MagmaMGM", "clmul", "gf_mul"]
 
 #: per block size: messages (AD + text) of at least this many blocks take the numpy path
-#: (crossover measured on the 2-core VM on 2026-11-30, after the faster int path: ~56-64
-#: blocks for Kuznyechik, ~32 for Magma)
-MGM_BULK_MIN_BLOCKS = {16: 56, 8: 32}
+#: (crossover measured on 2026-11-30: ~56-64 Kuznyechik blocks on a 2-core Xeon VM, ~37-40
+#: on a 2-core EPYC VM after the faster product sum; ~32 Magma blocks)
+MGM_BULK_MIN_BLOCKS = {16: 44, 8: 32}
 
 _POLY = {16: 0x87, 8: 0x1B}  # f(w) without its leading term
 _SPACING = 5

@@ -32,10 +32,11 @@ __all__ = [
     "unpad2",
 ]
 
-#: per block size: below this many blocks the int path beats numpy's fixed ~0.3 ms per
-#: call (crossover measured on the 2-core VM on 2026-11-30: ~48-56 Kuznyechik and ~28
-#: Magma blocks; benchmarks/gost_bench.py prints both paths per size)
-BULK_MIN_BLOCKS = {16: 52, 8: 28}
+#: per block size: below this many blocks the int path beats numpy's fixed 0.15-0.3 ms per
+#: call (crossover measured on 2026-11-30: ~48-56 Kuznyechik blocks on a 2-core Xeon VM,
+#: ~37-40 on a 2-core EPYC VM; ~28 Magma blocks on both; benchmarks/gost_bench.py prints
+#: both paths per size). 44 keeps either machine within 1.2x of the faster path.
+BULK_MIN_BLOCKS = {16: 44, 8: 28}
 
 
 def use_bulk(cipher: BlockCipher, nbytes: int) -> bool:
