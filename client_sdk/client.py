@@ -64,6 +64,8 @@ ACK_DELAY = 0.1
 # is unacknowledged is re-sent after resumption either way
 SM_WINDOW = 20
 SENT_DELAY = 0.05  # at the latest, records of our sent stanzas are written this much later
+COMMIT_DELAY = 0.05  # at the latest, rows whose events went out are committed this much later
+SHOWN_MAX = 32  # a turn with more new rows (a catch-up page) commits instead of logging keys
 
 
 def store_path(jid: str, resource: str) -> Path:
@@ -104,7 +106,9 @@ class Client:
         self._retry: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._ack: asyncio.TimerHandle | None = None
-        self._turn: list[Event] | None = None  # events held until the turn's writes commit
+        self._turn: list[Event] | None = None  # events held until the turn's rows are safe
+        self._txn = False  # a store transaction is open (over one or several turns)
+        self._commit_timer: asyncio.TimerHandle | None = None
         # store writes for stanzas we sent, each with the stream's flush count at sending
         self._sent: list[tuple[int, Callable[[], None]]] = []
         self._sent_timer: asyncio.TimerHandle | None = None
@@ -176,14 +180,16 @@ class Client:
             self._events.put_nowait(event)
 
     def hold(self) -> None:
-        """Make the rest of this event-loop turn one store transaction, committed when the
-        socket read being handled is done or at the start of the next turn, and hold back
-        the events emitted meanwhile until it is: nothing is shown before it is stored (a
-        crash never shows a message twice), and the stanzas of one read share one commit.
+        """Make the rest of this event-loop turn part of the open store transaction (or a
+        new one), and hold back the events emitted meanwhile until the turn ends (when the
+        socket read being handled is done, or at the start of the next turn) and its new
+        rows are safe (``_secure``): nothing is shown that a crash could show twice.
         Records of what we sent earlier and is on the wire go first in it."""
         if self._turn is None:
             self._turn = []
-            self.store.begin()
+            if not self._txn:
+                self.store.begin()
+                self._txn = True
             asyncio.get_running_loop().call_soon(self._end_turn)
             self._store_sent()
 
@@ -204,8 +210,8 @@ class Client:
         self.store_pending()
 
     def store_pending(self) -> None:
-        """Write the records of what we sent now (into the open transaction, or one of
-        their own committed at the end of the turn), so a read of the store sees them."""
+        """Write the records of what we sent now (into the open transaction, or a new one),
+        so a read of the store (on this connection) sees them."""
         if not self._sent:
             return
         if self._turn is None:
@@ -234,19 +240,56 @@ class Client:
                 log.exception("could not store a sent message")
 
     def _end_turn(self) -> None:
-        """Commit and emit (at the start of the next turn, or at once after a socket read:
-        whichever comes first ends the turn)."""
+        """Make the turn's rows safe and emit its events (at the start of the next turn, or
+        at once after a socket read: whichever comes first ends the turn)."""
         if self._turn is None:
             return
         self.xmpp.flush()
         events, self._turn = self._turn, None
         self._store_sent()
+        self._secure()
+        for event in events:
+            self._events.put_nowait(event)
+
+    def _secure(self) -> None:
+        """Before the turn's events go out: the keys of its new rows are appended to the
+        store's shown log (one write) and the transaction is committed ``COMMIT_DELAY``
+        later, with the turns that follow (a commit per socket read was the store's largest
+        cost per received message). A crash before that commit loses rows, not messages:
+        catch-up fetches them again (the sync pointer is written in the same transaction)
+        and the log keeps their events from going out twice. A large turn (a catch-up page)
+        or a log that cannot be written commits now instead."""
+        shown = self.store.shown
+        if len(shown.unsaved) <= SHOWN_MAX:
+            try:
+                shown.write()
+            except OSError:
+                log.exception("shown log not written; committing instead")
+            else:
+                if self._commit_timer is None:
+                    self._commit_timer = asyncio.get_running_loop().call_later(
+                        COMMIT_DELAY, self._commit_due)
+                return
+        self.commit()
+
+    def _commit_due(self) -> None:
+        self._commit_timer = None
+        if self._turn is None:  # else the turn's end schedules the commit again
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the open store transaction now (pending pointer moves included)."""
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
+        if not self._txn:
+            return
+        self._txn = False
         try:
             self.store.end()
         except sqlite3.Error:
-            log.exception("store commit failed; the turn's events go out unstored")
-        for event in events:
-            self._events.put_nowait(event)
+            log.exception("store commit failed; catch-up after the next login fetches the"
+                          " messages again")
 
     async def events(self) -> AsyncIterator[Event]:
         """Every event in arrival order; several iterators share (split) one queue."""
@@ -377,6 +420,7 @@ class Client:
                 await self.xmpp.disconnect(wait=2.0)
         self.store_pending()  # what we sent before closing is on the wire by now
         self._end_turn()
+        self.commit()
         self.store.flush_pointers()
 
     async def __aenter__(self) -> Client:

@@ -11,11 +11,14 @@ so a stanza the server re-routes late from a dead session still lands in its pla
 message with no numeric archive id yet (our own, just sent) goes after the newest one known
 and moves to its archive position once the archive id is seen.
 
-Writes commit before the client emits the matching event: a crash never loses a message it
-already showed, and the unique keys make re-delivery (SM resend, MAM overlap) a no-op. The
-client groups the writes of one event-loop turn into one transaction (``begin``/``end``);
-a transaction starts at its first write, so a turn that stores nothing (receipts, chat
-states) costs nothing, and a nested batch is a savepoint that fails on its own.
+Before the client emits a message's event, its row is either committed or its key is in
+the shown log (``ShownLog``), and the transaction commits shortly after; a crash in between
+loses the row, not the message (catch-up fetches it again, the sync pointer being written
+in the same transaction) and never shows it twice. The unique keys make re-delivery (SM
+resend, MAM overlap) a no-op. The client groups the writes of several event-loop turns into
+one transaction (``begin``/``end``); a transaction starts at its first write, so a turn
+that stores nothing (receipts, chat states) costs nothing, and a nested batch is a
+savepoint that fails on its own.
 
 WAL checkpoints (copying committed pages back into the database file, with an fsync) run
 in a thread of their own rather than inside whichever commit crosses SQLite's threshold:
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import secrets
 import sqlite3
@@ -74,6 +78,124 @@ CHECKPOINT_EVERY = 200  # commits between WAL checkpoints (a few pages each)
 POINTER_EVERY = 1.0  # seconds between writes of one archive's sync pointer in batches
 ARCHIVE_ID = re.compile(r"[0-9]{1,18}")  # fits SQLite's 64-bit INTEGER
 SEALED = b"oplot message store v1"  # associated data of every sealed value
+
+
+Key = tuple[str, str, str]  # (peer, sender, message id): how the store knows a message
+
+
+class ShownLog:
+    """Keys of messages whose events went out while their rows are not committed yet: a
+    small append-only file next to the database (``<store>-shown``), one ``write`` per
+    event-loop turn where a commit per turn cost ten times more. The client commits a
+    few turns together (``Client.COMMIT_DELAY``). A process killed before that commit
+    leaves the keys behind: the messages come back through MAM catch-up (the sync pointer
+    is only written in the transaction of the messages it covers) and are stored then
+    without being shown again (``added`` answers False). Like SQLite's WAL with
+    ``synchronous=NORMAL``, the file survives a killed process, not a power cut.
+
+    Only keys are written (JIDs and ids, readable in the database too), never bodies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.before = self._read()  # shown by an earlier process, perhaps never stored
+        self._fd: int | None = None
+        self._dirty = bool(self.before)  # whether the file holds any line
+        self.unsaved: list[Key] = []  # new rows of the open transaction not in the file
+        self.written: list[Key] = []  # in the file, their transaction not committed yet
+        self.restored: list[Key] = []  # rows of keys in ``before``, not committed yet
+
+    def _read(self) -> set[Key]:
+        """The keys a killed process left; a torn or foreign line is skipped (its message
+        may then be shown once more after catch-up: never lost)."""
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return set()
+        keys: set[Key] = set()
+        for line in text.splitlines():
+            try:
+                key = json.loads(line)
+            except ValueError:
+                continue
+            if (isinstance(key, list) and len(key) == 3
+                    and all(isinstance(part, str) for part in key)):
+                keys.add((key[0], key[1], key[2]))
+        return keys
+
+    def prune(self, stored: Callable[[Key], bool]) -> None:
+        """Forget the keys whose messages did get committed before the process ended."""
+        self.before = {key for key in self.before if not stored(key)}
+
+    def added(self, key: Key, in_transaction: bool) -> bool:
+        """A new row was written: True when its event is still to be shown."""
+        if key in self.before:
+            self.restored.append(key)
+            return False
+        if in_transaction:
+            self.unsaved.append(key)
+        return True
+
+    def write(self) -> None:
+        """Append the keys of the open transaction's new rows (before their events go out);
+        OSError when the file cannot be written (the caller commits instead)."""
+        if not self.unsaved:
+            return
+        # a leading newline ends a line a killed process may have left unfinished
+        data = "\n".join(["", *map(json.dumps, self.unsaved), ""]).encode()
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._dirty = True
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+        self.written += self.unsaved
+        self.unsaved.clear()
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.unsaved), len(self.restored)
+
+    def undo(self, mark: tuple[int, int]) -> None:
+        """A savepoint rolled back: its rows are gone, nothing of it was shown."""
+        del self.unsaved[mark[0]:]
+        del self.restored[mark[1]:]
+
+    def committed(self) -> None:
+        """Everything written so far is in the database: empty the file (keeping only the
+        earlier process's keys not restored yet)."""
+        self.before.difference_update(self.restored)
+        self.unsaved.clear()
+        self.written.clear()
+        self.restored.clear()
+        if self._dirty:
+            try:
+                self._reset()
+            except OSError:  # stale keys only make a later start prune a little more
+                log.exception("could not empty %s", self.path)
+
+    def rolled_back(self) -> None:
+        """The transaction is gone: what was shown of it stays shown (its keys stay in the
+        file and count as shown in this process too)."""
+        self.before.update(self.written)
+        self.unsaved.clear()
+        self.written.clear()
+        self.restored.clear()
+
+    def _reset(self) -> None:
+        if self.before:
+            spare = self.path.with_name(self.path.name + ".new")
+            spare.write_text("".join(json.dumps(key) + "\n" for key in self.before))
+            os.replace(spare, self.path)
+            self.close()
+        elif self._fd is not None:
+            os.ftruncate(self._fd, 0)
+        else:
+            self.path.unlink(missing_ok=True)
+        self._dirty = bool(self.before)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class StoreLocked(OplotError):
@@ -139,11 +261,14 @@ class Store:
         self._depth = self._opened = 0  # batches open, batches that have written
         self._pointers: dict[str, str] = {}  # pointer moves not written yet
         self._pointer_at: dict[str, float] = {}  # when each archive's pointer was written
-        self._marks: list[dict[str, str]] = []  # those pending when each open batch began
+        # pointer moves pending and shown-log lengths when each open batch began
+        self._marks: list[tuple[dict[str, str], tuple[int, int]]] = []
+        self.shown = ShownLog(path.with_name(path.name + "-shown"))
         # called before a read of messages: the client writes records it still holds back
         self.before_read: Callable[[], None] | None = None
         self._add_positions()
         self.db.execute(INDEX)
+        self.shown.prune(self._known)
 
     def close(self) -> None:
         """Close the store (the last connection to close checkpoints what is left)."""
@@ -152,6 +277,7 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
+        self.shown.close()
         self.db.close()
 
     def _committed(self) -> None:
@@ -219,15 +345,16 @@ class Store:
         """Open a batch (closed by ``end``): the outermost is a transaction, inner ones are
         savepoints. Nothing reaches SQLite until the first write inside it."""
         self._depth += 1
-        self._marks.append(dict(self._pointers))
+        self._marks.append((dict(self._pointers), self.shown.mark()))
 
     def end(self, ok: bool = True) -> None:
         """Close the innermost batch: commit (or release) it, or roll back its own writes
         (its pointer moves included). Pointer moves are written just before the
         transaction commits (see ``set_pointer``)."""
-        mark = self._marks.pop()
+        mark, shown = self._marks.pop()
         if not ok:
             self._pointers = mark
+            self.shown.undo(shown)
         elif self._depth == 1 and self._pointers:
             try:
                 self._write_pointers(time.monotonic() - POINTER_EVERY)
@@ -245,10 +372,15 @@ class Store:
             try:
                 self.db.execute("COMMIT" if ok else "ROLLBACK")
             except sqlite3.Error:
+                self.shown.rolled_back()
                 if self.db.in_transaction:  # a failed COMMIT leaves it open
                     self.db.execute("ROLLBACK")
                 raise
+            if not ok:
+                self.shown.rolled_back()
+                return
             self._committed()
+            self.shown.committed()
         else:
             if not ok:
                 self.db.execute(f"ROLLBACK TO b{self._depth}")
@@ -274,7 +406,8 @@ class Store:
         return self.db.execute(sql, params)
 
     def add(self, archive: str, msg: ChatMessage) -> bool:
-        """Store a message; False when it is already known (by archive id or sender id).
+        """Store a message; False when it is already known (by archive id or sender id)
+        or was shown by a process killed before storing it (``ShownLog``).
 
         A message without a numeric archive id goes after the newest of its conversation. A
         known message that now comes with its archive id (our own sent message seen again
@@ -288,13 +421,17 @@ class Store:
                 (position(msg.stanza_id), msg.peer, archive, msg.peer, msg.stanza_id or None,
                  msg.id, msg.sender, msg.nick, msg.kind, int(msg.outgoing),
                  self.seal(msg.body), ts, msg.reply_to)).rowcount:
-            return True
+            return self.shown.added((msg.peer, msg.sender, msg.id), self._depth > 0)
         if msg.stanza_id:
             self._write(
                 "UPDATE OR IGNORE messages SET stanza_id = ?, pos = coalesce(?, pos)"
                 " WHERE peer = ? AND sender = ? AND msg_id = ? AND stanza_id IS NULL",
                 (msg.stanza_id, position(msg.stanza_id), msg.peer, msg.sender, msg.id))
         return False
+
+    def _known(self, key: Key) -> bool:
+        return self.db.execute("SELECT 1 FROM messages WHERE peer = ? AND sender = ? AND"
+                               " msg_id = ?", key).fetchone() is not None
 
     def body(self, peer: str, sender: str, msg_id: str) -> str | None:
         """The stored body of a message, None when the message is unknown."""

@@ -100,3 +100,71 @@ def test_pointer_moves_are_written_with_their_messages_never_ahead(tmp_path):
         store.set_pointer(ME, "1700000000000005")
     store.close()  # closing writes what is pending
     assert written_pointer(Store(tmp_path / "s.sqlite3")) == "1700000000000005"
+
+
+def reopened_after_kill(path, store: Store) -> Store:
+    """What a process killed now leaves: the open transaction is lost, files stay."""
+    store.db.close()  # no COMMIT: like SIGKILL, the rows of the open transaction are gone
+    store.shown.close()
+    return Store(path)
+
+
+def test_shown_but_uncommitted_message_is_stored_on_catch_up_without_showing_again(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    store.begin()
+    assert store.add(ME, incoming("shown", "1700000000000001"))
+    store.shown.write()  # the client writes the keys, then emits the event
+    assert store.add(ME, incoming("not yet shown", "1700000000000002"))  # no write: no event
+    store = reopened_after_kill(path, store)
+    assert bodies(store) == []
+    store.begin()
+    assert not store.add(ME, incoming("shown", "1700000000000001")), "shown once already"
+    assert store.add(ME, incoming("not yet shown", "1700000000000002"))
+    store.end()
+    assert bodies(store) == ["shown", "not yet shown"]
+    assert not (tmp_path / "s.sqlite3-shown").exists() or not (
+        tmp_path / "s.sqlite3-shown").read_text(), "emptied once committed"
+    assert Store(path).shown.before == set()
+
+
+def test_shown_keys_survive_a_second_kill_until_their_messages_are_committed(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    store.begin()
+    store.add(ME, incoming("a", "1700000000000001"))
+    store.add(ME, incoming("b", "1700000000000002"))
+    store.shown.write()
+    store = reopened_after_kill(path, store)
+    with store.batch():  # catch-up gets only "a" back, another message commits meanwhile
+        assert not store.add(ME, incoming("a", "1700000000000001"))
+        assert store.add(ME, incoming("c", "1700000000000003"))
+    store.begin()
+    store.add(ME, incoming("d", "1700000000000004"))
+    store.shown.write()
+    store = reopened_after_kill(path, store)
+    assert store.shown.before == {(PEER, PEER, "id-b"), (PEER, PEER, "id-d")}
+    with store.batch():
+        assert not store.add(ME, incoming("b", "1700000000000002"))
+        assert not store.add(ME, incoming("d", "1700000000000004"))
+    assert bodies(store) == ["a", "b", "c", "d"]
+    assert Store(path).shown.before == set()
+
+
+def test_shown_log_drops_rolled_back_rows_and_torn_lines(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    store.begin()
+    try:
+        with store.batch():
+            store.add(ME, incoming("undone", "1700000000000001"))
+            raise RuntimeError("the batch fails")
+    except RuntimeError:
+        pass
+    store.add(ME, incoming("kept", "1700000000000002"))
+    store.shown.write()
+    with (tmp_path / "s.sqlite3-shown").open("a") as log:
+        log.write('["peer@example.org", "peer@exa')  # a write cut short by the kill
+    store = reopened_after_kill(path, store)
+    assert store.shown.before == {(PEER, PEER, "id-kept")}
+    assert store.add(ME, incoming("undone", "1700000000000001")), "never shown: show it"
