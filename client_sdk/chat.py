@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 from slixmpp import JID, Message
@@ -53,6 +54,7 @@ MARKABLE = "{urn:xmpp:chat-markers:0}markable"
 REQUEST = "{urn:xmpp:receipts}request"
 RECEIVED = "{urn:xmpp:receipts}received"
 ACTIVE = "{http://jabber.org/protocol/chatstates}active"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 class Dropped(ValueError):
@@ -85,6 +87,14 @@ class ArchiveHook(Protocol):
     async def open_archived(self, msg: Message) -> None: ...
 
 
+@lru_cache(maxsize=1024)
+def parse_jid(text: str) -> JID:
+    """A JID parsed once per distinct string (the same few peers come on every message, and
+    slixmpp's parser with its stringprep checks cost more than the rest of reading their
+    addresses). Shared: read it, never modify it."""
+    return JID(text)
+
+
 def new_id() -> str:
     """A random 128-bit id in hex (as ``uuid4().hex`` was, without building a UUID)."""
     return os.urandom(16).hex()
@@ -107,7 +117,7 @@ class Chat:
         self.hooks: list[PayloadHook] = []
         self.archive_hooks: list[ArchiveHook] = []
         self._pending: dict[str, asyncio.Future[None]] = {}
-        self._receipts: list[tuple[JID, str]] = []
+        self._receipts: list[tuple[str, str]] = []  # (to, id of the message received)
         self._receipt_timer: asyncio.TimerHandle | None = None
         client.xmpp.before_flush.append(self._ride_along)
         namespace = client.xmpp.default_ns
@@ -207,7 +217,7 @@ class Chat:
         msg["reply"]["id"] = ref
 
     def _remember(self, msg: Message, body: str) -> None:
-        to, me = JID(msg.xml.get("to", "")).bare, self.client.jid
+        to, me = parse_jid(msg.xml.get("to", "")).bare, self.client.jid
         if msg.xml.find("{urn:xmpp:message-correct:0}replace") is not None:
             self.client.store.correct(to, me, msg["replace"]["id"], body)
             return
@@ -345,11 +355,12 @@ class Chat:
         kind = msg.xml.get("type", "normal")
         if kind == "error":
             return [self._error(msg)]
-        origin = JID(msg.xml.get("from", ""))
+        origin = parse_jid(msg.xml.get("from", ""))
         own = origin.bare == self.client.jid and kind != "groupchat"
-        peer = origin.bare if kind == "groupchat" or not own else JID(msg.xml.get("to", "")).bare
+        peer = (origin.bare if kind == "groupchat" or not own
+                else parse_jid(msg.xml.get("to", "")).bare)
         sender = str(origin) if kind == "groupchat" else origin.bare
-        body = msg["body"]
+        body = self._body(msg)
         if kind == "groupchat" and not body and msg["subject"]:
             return [RoomSubject(peer, msg["subject"], origin.resource)]
         events = [] if own else self._signals(msg.xml, peer)
@@ -363,6 +374,14 @@ class Chat:
             events.extend(self._content(msg, body, archive, (peer, sender, kind), stanza_id,
                                         archived, origin))
         return events
+
+    def _body(self, msg: Message) -> str:
+        """The body: read from the element when there is one without a language (the usual
+        case), else through slixmpp's language-aware lookup."""
+        bodies = msg.xml.findall(self._body_tag)
+        if len(bodies) == 1 and XML_LANG not in bodies[0].attrib:
+            return bodies[0].text or ""
+        return msg["body"] if bodies else ""
 
     def _signals(self, xml: ET.Element, peer: str) -> list[Event]:
         """Receipts, markers and chat states of someone else: no body, never stored."""
@@ -443,7 +462,7 @@ class Chat:
         msg_id = msg.xml.get("id")
         if (msg_id and msg.xml.get("type") == "chat" and msg.xml.find(REQUEST) is not None
                 and any(isinstance(e, ChatMessage) and not e.outgoing for e in events)):
-            self._receipts.append((msg["from"], msg_id))
+            self._receipts.append((msg.xml.get("from", ""), msg_id))
             if self._receipt_timer is None:
                 self._receipt_timer = asyncio.get_running_loop().call_later(
                     RECEIPT_DELAY, self._send_receipts)

@@ -57,7 +57,8 @@ PLUGINS = ("xep_0030", "xep_0045", "xep_0054", "xep_0059", "xep_0060", "xep_0085
 SUPERSEDED = ("Chat State", "Message Receipt", "Message Receipt Request", "Message Correction",
               "Received Chat Marker", "Displayed Chat Marker", "Acknowledged Chat Marker",
               "Message Retracted", "Reaction received", "Message replied to", "Carbon Received",
-              "Carbon Sent", "Forwarded Stanza")
+              "Carbon Sent", "Forwarded Stanza",
+              "IM")  # slixmpp's "message" event, which nothing here listens to
 ACK_DELAY = 0.1
 # stanzas sent between our ack requests (XEP-0198; slixmpp asks every 5): each request
 # is a stanza out and an answer in, and a message already costs a receipt each way. What
