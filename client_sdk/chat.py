@@ -119,7 +119,6 @@ class Chat:
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._receipts: list[tuple[str, str]] = []  # (to, id of the message received)
         self._receipt_timer: asyncio.TimerHandle | None = None
-        client.xmpp.before_flush.append(self._ride_along)
         namespace = client.xmpp.default_ns
         self._message_tag, self._body_tag = f"{{{namespace}}}message", f"{{{namespace}}}body"
         # slixmpp's "message" event skips bodiless stanzas (receipts, markers, carbons)
@@ -455,10 +454,10 @@ class Chat:
     def acknowledge(self, msg: Message, events: list[Event]) -> None:
         """Queue a receipt, only for a message we accepted as new (XEP-0184).
 
-        Receipts are built and sent a few milliseconds later, so neither sits in front of
-        the reply the application is about to send; when something else is written first
-        (that reply, typically), they ride along behind it in the same write
-        (``_ride_along``) instead of a write of their own."""
+        Receipts are built and sent ``RECEIPT_DELAY`` later, grouped, in a write of their
+        own: neither their building nor the peer's reading of them sits in front of a
+        reply. (Riding along behind the reply's write put both on the conversation's
+        critical path: the peer read them in the same read as the reply.)"""
         msg_id = msg.xml.get("id")
         if (msg_id and msg.xml.get("type") == "chat" and msg.xml.find(REQUEST) is not None
                 and any(isinstance(e, ChatMessage) and not e.outgoing for e in events)):
@@ -466,11 +465,6 @@ class Chat:
             if self._receipt_timer is None:
                 self._receipt_timer = asyncio.get_running_loop().call_later(
                     RECEIPT_DELAY, self._send_receipts)
-
-    def _ride_along(self) -> None:
-        """Before the stream writes what it gathered: our pending receipts go last in it."""
-        if self._receipts:
-            self._send_receipts()
 
     def _send_receipts(self) -> None:
         if self._receipt_timer is not None:

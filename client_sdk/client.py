@@ -164,6 +164,7 @@ class Client:
             f"server certificate invalid: {e}")))
         on("disconnected", self._on_disconnected)
         self.xmpp.after_read.append(self._end_turn)
+        self.xmpp.after_flush.append(self._flushed)
         self.xmpp.remove_handler("Stream Management Request Ack")
         # matched by tag: RequestAck has no plugin_attrib, so a StanzaPath never matches it
         # (no ack at all, and ejabberd drops the stream after 60 s)
@@ -196,15 +197,22 @@ class Client:
 
     def after_send(self, write: Callable[[], None]) -> None:
         """Record something we sent (our message, correction, reaction) once it is on the
-        wire: in the next transaction of this device (typically the one storing the reply),
-        at the latest ``SENT_DELAY`` later, or before the store is read (``store_pending``);
-        such writes keep their order. A commit of its own per sent message was half the
-        store's commits in a conversation. A crash before then loses nothing: catch-up
-        brings our own messages back."""
+        wire: right after the write that carries it (``_flushed``), at the latest
+        ``SENT_DELAY`` later, or before the store is read (``store_pending``); such writes
+        keep their order, and go into the device's open transaction (a commit of its own
+        per sent message was half the store's commits in a conversation). A crash before
+        the commit loses nothing: catch-up brings our own messages back."""
         self._sent.append((self.xmpp.flushes, write))
         if self._sent_timer is None:
             self._sent_timer = asyncio.get_running_loop().call_later(SENT_DELAY,
                                                                      self._sent_due)
+
+    def _flushed(self) -> None:
+        """A write went out: the records of what it carried are written now, while the
+        server handles it, rather than first thing in the turn that brings the reply (on
+        its way to the application)."""
+        if self._sent:
+            self.store_pending()
 
     def _sent_due(self) -> None:
         self._sent_timer = None

@@ -142,8 +142,7 @@ class Stream(ClientXMPP):
         self._root_classes: dict[str, type[StanzaBase]] = {}
         self._root_ns: str | None = None  # default namespace of _root_classes, None: stale
         self.after_read: list[Callable[[], None]] = []
-        # called before a non-empty write goes out, to add what may wait (receipts)
-        self.before_flush: list[Callable[[], None]] = []
+        self.after_flush: list[Callable[[], None]] = []  # called once a write went out
         super().__init__(*args, **kwargs)
 
     def data_received(self, data: bytes | str) -> None:
@@ -206,14 +205,13 @@ class Stream(ClientXMPP):
     def flush(self) -> None:
         """Write what was gathered, in order (dropped if the connection is gone meanwhile:
         stream management re-sends unacknowledged stanzas after resumption)."""
-        if self._out and self.transport:
-            for ride_along in self.before_flush:
-                ride_along()
         out, self._out = self._out, []
         if out:
             self.flushes += 1
         if out and self.transport:
             super().send_raw(b"".join(out))
+            for done in self.after_flush:
+                done()
 
     def abort(self) -> None:
         self.flush()
