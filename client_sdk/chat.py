@@ -55,6 +55,8 @@ REQUEST = "{urn:xmpp:receipts}request"
 RECEIVED = "{urn:xmpp:receipts}received"
 ACTIVE = "{http://jabber.org/protocol/chatstates}active"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+REACTIONS = "{urn:xmpp:reactions:0}reactions"
+RETRACT = "{urn:xmpp:message-retract:1}retract"
 
 
 class Dropped(ValueError):
@@ -363,9 +365,9 @@ class Chat:
         if kind == "groupchat" and not body and msg["subject"]:
             return [RoomSubject(peer, msg["subject"], origin.resource)]
         events = [] if own else self._signals(msg.xml, peer)
-        if msg.xml.find("{urn:xmpp:reactions:0}reactions") is not None:
+        if msg.xml.find(REACTIONS) is not None:
             events.append(self._reactions(msg, peer, sender))
-        elif msg.xml.find("{urn:xmpp:message-retract:1}retract") is not None:
+        elif msg.xml.find(RETRACT) is not None:
             ref = msg["retract"]["id"]
             if self.client.store.retract(peer, sender, ref):
                 events.append(Retraction(peer, sender, ref))
@@ -373,6 +375,13 @@ class Chat:
             events.extend(self._content(msg, body, archive, (peer, sender, kind), stanza_id,
                                         archived, origin))
         return events
+
+    def stores(self, msg: Message) -> bool:
+        """Whether ``ingest`` may write to the store for ``msg`` (a body, reactions or a
+        retraction); receipts, markers, chat states, errors and subjects never do."""
+        xml = msg.xml
+        return (xml.find(self._body_tag) is not None or xml.find(REACTIONS) is not None
+                or xml.find(RETRACT) is not None)
 
     def _body(self, msg: Message) -> str:
         """The body: read from the element when there is one without a language (the usual

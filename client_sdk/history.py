@@ -96,8 +96,15 @@ class History:
         return query_id in self._queries
 
     def live(self, archive: str, msg: Message, stanza_id: str) -> None:
-        """A live message of a synced archive: its archive id becomes the pointer."""
-        self._feed(archive, [Entry(stanza_id, msg, False)])
+        """A live message of a synced archive: its archive id becomes the pointer. One that
+        moves no pointer and writes nothing (a receipt, marker, chat state: half the
+        stanzas of a conversation) needs no store transaction or turn: its events go out
+        at once, behind those of the turn when one is open."""
+        if stanza_id or self.client.chat.stores(msg):
+            self._feed(archive, [Entry(stanza_id, msg, False)])
+            return
+        for event in self._ingest(archive, Entry("", msg, False)):
+            self.client.emit(event)
 
     async def synced(self, archive: str | None = None, timeout: float = 60.0) -> None:
         """Wait until the current catch-up of ``archive`` (default: our account) is done."""
@@ -182,12 +189,7 @@ class History:
         # message needs none (ingest writes at most one statement, the pointer moves after)
         with self.client.store.batch() if len(entries) > 1 else nullcontext():
             for entry in entries:
-                try:
-                    found = chat.ingest(entry.msg, archive, entry.stanza_id or entry.pointer,
-                                        archived=entry.archived)
-                except Dropped as why:
-                    log_dropped(f"message {entry.pointer}", entry.msg["from"], why)
-                    found = []
+                found = self._ingest(archive, entry)
                 if not entry.archived:
                     chat.acknowledge(entry.msg, found)
                 events.extend(found)
@@ -197,6 +199,15 @@ class History:
         for event in events:
             self.client.emit(event)
         return sum(1 for e in events if isinstance(e, ChatMessage))
+
+    def _ingest(self, archive: str, entry: Entry) -> list[Event]:
+        """The events of one entry; a refused one is logged and has none."""
+        try:
+            return self.client.chat.ingest(entry.msg, archive, entry.stanza_id or entry.pointer,
+                                           archived=entry.archived)
+        except Dropped as why:
+            log_dropped(f"message {entry.pointer}", entry.msg["from"], why)
+            return []
 
     async def _query(self, archive: str, rsm: dict[str, object], since: str = "") -> Page:
         """One MAM page; results are accepted only from the archive we asked."""
