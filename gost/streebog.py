@@ -5,7 +5,8 @@ OpenSSL prints; RFC 6986 writes both as big-endian numbers, i.e. byte-reversed.
 
 The pure-Python core keeps the 512-bit state as one int (``int.from_bytes(block, "little")``
 equals the RFC's number) and evaluates LPS as 64 lookups in eight tables that merge the
-S-box, the byte transposition P and the linear map L. :func:`streebog256` /
+S-box, the byte transposition P and the linear map L; the compression function is compiled
+from a short template with that straight-line LPS inlined (``_compile``). :func:`streebog256` /
 :func:`streebog512` return OpenSSL's implementation when the GOST provider is loaded in this
 interpreter (``OPENSSL_CONF=deploy/openssl/gost-provider.cnf``) and the pure one otherwise.
 """
@@ -98,47 +99,65 @@ def _lps_tables() -> tuple[tuple[int, ...], ...]:
 
 
 _T = _lps_tables()
-_pack = struct.Struct("<8Q").pack
 
 
-def _lps(x: int, t0=_T[0], t1=_T[1], t2=_T[2], t3=_T[3], t4=_T[4], t5=_T[5], t6=_T[6],
-         t7=_T[7], pack=_pack, frombytes=int.from_bytes) -> int:
-    """LPS on a 512-bit int, straight-line: this is the whole cost of hashing.
+def _lps_source(src: str, dst: str, indent: str) -> str:
+    """Source lines for ``dst = LPS(src)``, straight-line: 64 byte names, 64 lookups, 56
+    XORs of 64-bit ints and one pack. This is the whole cost of hashing, so the functions
+    below are compiled with it inlined (a call per LPS cost ~5 % of a block).
 
     Tables stay at 8 x 256 entries on purpose: 16-bit-indexed tables halve the lookups but
     fall out of the CPU cache and run several times slower on real data.
     """
-    (
-        a0, a1, a2, a3, a4, a5, a6, a7,
-        a8, a9, a10, a11, a12, a13, a14, a15,
-        a16, a17, a18, a19, a20, a21, a22, a23,
-        a24, a25, a26, a27, a28, a29, a30, a31,
-        a32, a33, a34, a35, a36, a37, a38, a39,
-        a40, a41, a42, a43, a44, a45, a46, a47,
-        a48, a49, a50, a51, a52, a53, a54, a55,
-        a56, a57, a58, a59, a60, a61, a62, a63,
-    ) = x.to_bytes(64, "little")
-    return frombytes(pack(
-        t0[a0] ^ t1[a8] ^ t2[a16] ^ t3[a24] ^ t4[a32] ^ t5[a40] ^ t6[a48] ^ t7[a56],
-        t0[a1] ^ t1[a9] ^ t2[a17] ^ t3[a25] ^ t4[a33] ^ t5[a41] ^ t6[a49] ^ t7[a57],
-        t0[a2] ^ t1[a10] ^ t2[a18] ^ t3[a26] ^ t4[a34] ^ t5[a42] ^ t6[a50] ^ t7[a58],
-        t0[a3] ^ t1[a11] ^ t2[a19] ^ t3[a27] ^ t4[a35] ^ t5[a43] ^ t6[a51] ^ t7[a59],
-        t0[a4] ^ t1[a12] ^ t2[a20] ^ t3[a28] ^ t4[a36] ^ t5[a44] ^ t6[a52] ^ t7[a60],
-        t0[a5] ^ t1[a13] ^ t2[a21] ^ t3[a29] ^ t4[a37] ^ t5[a45] ^ t6[a53] ^ t7[a61],
-        t0[a6] ^ t1[a14] ^ t2[a22] ^ t3[a30] ^ t4[a38] ^ t5[a46] ^ t6[a54] ^ t7[a62],
-        t0[a7] ^ t1[a15] ^ t2[a23] ^ t3[a31] ^ t4[a39] ^ t5[a47] ^ t6[a55] ^ t7[a63],
-    ), "little")
+    names = ", ".join(f"a{i}" for i in range(64))
+    words = ", ".join(" ^ ".join(f"t{k}[a{8 * k + j}]" for k in range(8)) for j in range(8))
+    return (f"{indent}{names}, = ({src}).to_bytes(64, 'little')\n"
+            f"{indent}{dst} = frombytes(pack({words}), 'little')\n")
 
 
+def _compile(signature: str, body: str) -> Any:
+    """A function over the LPS tables: ``body`` with ``LPS(src) -> dst`` lines expanded by
+    :func:`_lps_source`. The tables, ``pack`` and ``from_bytes`` are default arguments (the
+    fastest variable access in CPython)."""
+    lines = []
+    for line in body.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith("LPS("):
+            src, dst = stripped[4:].split(") -> ")
+            lines.append(_lps_source(src, dst, line[:len(line) - len(stripped)]))
+        else:
+            lines.append(line + "\n")
+    tables = ", ".join(f"t{k}=_T[{k}]" for k in range(8))
+    name, params = signature.split("(", 1)
+    source = (f"def {name}({params.rstrip(')')}, {tables}, pack=_pack, "
+              f"frombytes=int.from_bytes, consts=_C_INTS):\n" + "".join(lines))
+    namespace = {"_T": _T, "_pack": struct.Struct("<8Q").pack, "_C_INTS": _C_INTS}
+    exec(compile(source, f"<streebog {name}>", "exec"), namespace)
+    return namespace[name]
 
-def _g(n: int, h: int, m: int, lps=_lps, consts=_C_INTS) -> int:
-    """Compression function g_N(h, m) = E(LPS(h ^ N), m) ^ h ^ m (RFC 6986 section 8)."""
-    k = lps(h ^ n)
+
+#: LPS on a 512-bit int
+_lps = _compile("_lps(x)", """
+    LPS(x) -> x
+    return x""")
+
+#: compression function g_N(h, m) = E(LPS(h ^ N), m) ^ h ^ m (RFC 6986 section 8)
+_g = _compile("_g(n, h, m)", """
+    LPS(h ^ n) -> k
     s = m
     for c in consts:
-        s = lps(s ^ k)
-        k = lps(k ^ c)
-    return s ^ k ^ h ^ m
+        LPS(s ^ k) -> s
+        LPS(k ^ c) -> k
+    return s ^ k ^ h ^ m""")
+
+#: g_0(IV, m) with E's key schedule ``keys`` precomputed: it depends on IV only, so every
+#: message's first block costs 12 LPS instead of 25 (a third less for a 64-byte input
+#: such as an HMAC key block or a VKO KEK)
+_g_first = _compile("_g_first(keys, h, m)", """
+    s = m
+    for k in keys[:12]:
+        LPS(s ^ k) -> s
+    return s ^ keys[12] ^ h ^ m""")
 
 
 def _round_keys(h: int) -> tuple[int, ...]:
@@ -147,16 +166,6 @@ def _round_keys(h: int) -> tuple[int, ...]:
     for c in _C_INTS:
         keys.append(_lps(keys[-1] ^ c))
     return tuple(keys)
-
-
-def _g_first(keys: tuple[int, ...], h: int, m: int, lps=_lps) -> int:
-    """g_0(IV, m) with E's key schedule precomputed: it depends on IV only, so every
-    message's first block costs 12 LPS instead of 25 (a third less for a 64-byte input such
-    as an HMAC key block or a VKO KEK)."""
-    s = m
-    for k in keys[:12]:
-        s = lps(s ^ k)
-    return s ^ keys[12] ^ h ^ m
 
 
 class _PureStreebog:
