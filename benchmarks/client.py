@@ -68,7 +68,7 @@ def new_account(cfg: Config, prefix: str) -> Account:
 
 class Bare:
     def __init__(self, account: Account, resource: str = "bare") -> None:
-        self.account = account
+        self.account, self.account_jid = account, account.jid
         self.xmpp = ClientXMPP(f"{account.jid}/{resource}", account.password)
         self.xmpp.enable_direct_tls = False
         self.xmpp.ca_certs = account.ca_file
@@ -139,6 +139,7 @@ class Sdk:
     """The SDK pair member with the same two-call surface as ``Bare``."""
 
     def __init__(self, account: Account, resource: str = "sdk") -> None:
+        self.account_jid = account.jid
         self.client = Client(account, resource=resource)
         self.inbox = self.client.messages()
 
@@ -224,24 +225,6 @@ async def alternate(sides: list[Side], blocks: int, step) -> None:
             await asyncio.sleep(SETTLE)
 
 
-def bare(account: Account) -> Bare:
-    node = Bare(account)
-    node.account_jid = account.jid
-    return node
-
-
-def same_protocol(account: Account) -> SameProtocol:
-    node = SameProtocol(account)
-    node.account_jid = account.jid
-    return node
-
-
-def sdk(account: Account) -> Sdk:
-    node = Sdk(account)
-    node.account_jid = account.jid
-    return node
-
-
 async def measure_catch_up(cfg: Config, count: int) -> dict[str, float]:
     """``count`` messages arrive while the SDK device is offline (another device of the
     account is online, so the server archives and delivers them there); then the device
@@ -295,9 +278,9 @@ async def run(cfg: Config, args: argparse.Namespace) -> dict:
     """All pairs stay connected; round trips and bursts alternate between them in blocks
     (``alternate``). Each side's figures pool all its blocks; the per-block ratios show the
     spread."""
-    sides = [await open_side(ANCHORS[0], bare, cfg),
-             await open_side(ANCHORS[1], same_protocol, cfg),
-             await open_side("sdk", sdk, cfg)]
+    sides = [await open_side(ANCHORS[0], Bare, cfg),
+             await open_side(ANCHORS[1], SameProtocol, cfg),
+             await open_side("sdk", Sdk, cfg)]
     try:
         for side in sides:
             await side.round_trips(20, record=False)  # warm-up
